@@ -1,0 +1,80 @@
+package dev.nemotron4j.tensor;
+
+import dev.nemotron4j.formats.ModelFormatException;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A read-only weight matrix of {@code rows × cols} elements, row-major, stored in one of the GGML block formats and
+ * usually backed by a memory-mapped file. Rows are quantized independently along {@code cols}, so the unit of work is a
+ * row: {@code dot(row, x)} is y[row] of y = W·x. One subclass per storage format; each keeps a scalar
+ * {@link #dotScalar reference} next to its Vector API {@link #dot}.
+ */
+public abstract class WeightTensor {
+    protected final MemorySegment data;
+    protected final int rows;
+    protected final int cols;
+    protected final long rowBytes;
+
+    protected WeightTensor(MemorySegment data, int rows, int cols) {
+        GGMLType type = type();
+        if (cols % type.blockSize != 0) {
+            throw new ModelFormatException(type + " tensor rows must be a multiple of " + type.blockSize
+                    + " elements, got " + cols);
+        }
+        this.rowBytes = type.byteSize(cols);
+        if (data.byteSize() < rowBytes * rows) {
+            throw new ModelFormatException(type + " tensor of " + rows + "×" + cols + " needs " + rowBytes * rows
+                    + " bytes, file has " + data.byteSize());
+        }
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    public abstract GGMLType type();
+
+    /** Σ_j W[row][j] · x[xOffset + j] over the {@code cols} elements of the row (Vector API). */
+    public abstract float dot(int row, float[] x, int xOffset);
+
+    /** Scalar reference of {@link #dot}; the tests hold the two together. */
+    public abstract float dotScalar(int row, float[] x, int xOffset);
+
+    /** Writes the {@code cols} float values of {@code row} to {@code out[outOffset…]}. */
+    public abstract void dequantizeRow(int row, float[] out, int outOffset);
+
+    public final int rows() {
+        return rows;
+    }
+
+    public final int cols() {
+        return cols;
+    }
+
+    public final MemorySegment data() {
+        return data;
+    }
+
+    /** Byte offset of the start of {@code row} in {@link #data}. */
+    protected final long rowOffset(int row) {
+        return row * rowBytes;
+    }
+
+    /** The whole tensor as floats (for small tensors such as norms and for tests). */
+    public float[] toFloatArray() {
+        float[] out = new float[Math.multiplyExact(rows, cols)];
+        for (int r = 0; r < rows; r++) {
+            dequantizeRow(r, out, r * cols);
+        }
+        return out;
+    }
+
+    /** A view of {@code data} as a matrix of the given type. */
+    public static WeightTensor of(GGMLType type, MemorySegment data, int rows, int cols) {
+        return switch (type) {
+            case F32 -> new F32Tensor(data, rows, cols);
+            default -> throw new ModelFormatException("tensor type " + type + " is not supported (supported: "
+                    + "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
+        };
+    }
+}
