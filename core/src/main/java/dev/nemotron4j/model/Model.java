@@ -1,0 +1,108 @@
+package dev.nemotron4j.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.nemotron4j.formats.MappedFile;
+import dev.nemotron4j.formats.ModelFile;
+import dev.nemotron4j.formats.ModelFormatException;
+import dev.nemotron4j.formats.gguf.GGUFFile;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A loaded model: its config, its weights (views of the mapped files) and the forward pass over them. Shared by any
+ * number of sequences and threads; {@link #close()} unmaps the files once nothing uses the model any more.
+ */
+public final class Model implements AutoCloseable {
+    private final ModelFile file;
+    private final Architecture architecture;
+    private final ModelConfig config;
+    private final Transformer transformer;
+    private final JsonNode hfConfig;
+
+    private Model(ModelFile file, Architecture architecture, ModelConfig config, TensorNames names, JsonNode hfConfig) {
+        this.file = file;
+        this.architecture = architecture;
+        this.config = config;
+        this.hfConfig = hfConfig;
+        this.transformer = new Transformer(config, WeightLoader.load(file, config, architecture, names));
+    }
+
+    /**
+     * Loads the model a path names: a GGUF file, an HF model directory (config.json + weights), or a weights file
+     * inside one.
+     */
+    public static Model load(Path path) {
+        if (!Files.exists(path)) {
+            throw new ModelFormatException("model path does not exist: " + path);
+        }
+        if (Files.isDirectory(path)) {
+            return loadHf(path);
+        }
+        if (isGguf(path)) {
+            return loadGguf(path);
+        }
+        Path dir = path.toAbsolutePath().getParent();
+        if (dir != null && Files.exists(dir.resolve("config.json"))) {
+            return loadHf(dir);
+        }
+        throw new ModelFormatException(path + " is neither a GGUF file nor inside an HF model directory "
+                + "(no config.json beside it)");
+    }
+
+    private static boolean isGguf(Path path) {
+        try (MappedFile head = MappedFile.open(path)) {
+            return GGUFFile.hasMagic(head.segment());
+        }
+    }
+
+    private static Model loadGguf(Path path) {
+        GGUFFile gguf = GGUFFile.open(path);
+        try {
+            Architecture arch = Architecture.forGguf(gguf.getString("general.architecture"));
+            return new Model(gguf, arch, arch.configFromGguf(gguf), TensorNames.GGUF, null);
+        } catch (RuntimeException e) {
+            gguf.close();
+            throw e;
+        }
+    }
+
+    private static Model loadHf(Path dir) {
+        throw new ModelFormatException("HF model directories are not readable yet: " + dir);
+    }
+
+    public ModelFile file() {
+        return file;
+    }
+
+    public Architecture architecture() {
+        return architecture;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Transformer transformer() {
+        return transformer;
+    }
+
+    /** The HF config.json this model was loaded with, or null for GGUF. */
+    public JsonNode hfConfig() {
+        return hfConfig;
+    }
+
+    /** A fresh sequence able to hold {@code contextCapacity} tokens. */
+    public InferenceState newState(int contextCapacity) {
+        return transformer.newState(contextCapacity);
+    }
+
+    public long parameterCount() {
+        return file.tensors().values().stream().mapToLong(t -> t.elementCount()).sum();
+    }
+
+    @Override
+    public void close() {
+        file.close();
+    }
+}
