@@ -145,7 +145,8 @@ public final class Transformer {
         }
     }
 
-    private void validate(InferenceState state, int[] tokens) {
+    /** Throws {@link InvalidInputException} unless {@code tokens} can be appended to the sequence of {@code state}. */
+    public void validate(InferenceState state, int[] tokens) {
         if (state.config != config) {
             throw new IllegalArgumentException("state was made for another model");
         }
