@@ -73,6 +73,16 @@ public abstract class WeightTensor {
     public static WeightTensor of(GGMLType type, MemorySegment data, int rows, int cols) {
         return switch (type) {
             case F32 -> new F32Tensor(data, rows, cols);
+            case F16 -> new F16Tensor(data, rows, cols);
+            case BF16 -> new BF16Tensor(data, rows, cols);
+            case Q8_0 -> new Q8_0Tensor(data, rows, cols);
+            case Q4_0 -> new Q4_0Tensor(data, rows, cols);
+            case Q4_1 -> new Q4_1Tensor(data, rows, cols);
+            case Q5_0 -> new Q5_0Tensor(data, rows, cols);
+            case Q5_1 -> new Q5_1Tensor(data, rows, cols);
+            case Q4_K -> new Q4_KTensor(data, rows, cols);
+            case Q5_K -> new Q5_KTensor(data, rows, cols);
+            case Q6_K -> new Q6_KTensor(data, rows, cols);
             default -> throw new ModelFormatException("tensor type " + type + " is not supported (supported: "
                     + "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
         };

@@ -1,0 +1,74 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import static dev.nemotron4j.tensor.Simd.F;
+import static dev.nemotron4j.tensor.Simd.I;
+import static dev.nemotron4j.tensor.Simd.L;
+import static dev.nemotron4j.tensor.Simd.LE_SHORT;
+import static dev.nemotron4j.tensor.Simd.S;
+import static dev.nemotron4j.tensor.Simd.S_PARTS;
+
+/** IEEE 754 half-precision floats, little-endian, 2 bytes per element (1 sign, 5 exponent, 10 mantissa bits). */
+public final class F16Tensor extends WeightTensor {
+
+    public F16Tensor(MemorySegment data, int rows, int cols) {
+        super(data, rows, cols);
+    }
+
+    @Override
+    public GGMLType type() {
+        return GGMLType.F16;
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        long base = rowOffset(row);
+        int upper = S.loopBound(cols);
+        FloatVector acc = FloatVector.zero(F);
+        int j = 0;
+        for (; j < upper; j += S.length()) {
+            ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * j, ByteOrder.LITTLE_ENDIAN);
+            for (int p = 0; p < S_PARTS; p++) {
+                FloatVector w = Simd.halfToFloat((IntVector) h.convertShape(VectorOperators.S2I, I, p));
+                acc = w.fma(FloatVector.fromArray(F, x, xOffset + j + p * L), acc);
+            }
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            sum += Float.float16ToFloat(data.get(LE_SHORT, base + 2L * j)) * x[xOffset + j];
+        }
+        return sum;
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOffset) {
+        long base = rowOffset(row);
+        float sum = 0f;
+        for (int j = 0; j < cols; j++) {
+            sum += Float.float16ToFloat(data.get(LE_SHORT, base + 2L * j)) * x[xOffset + j];
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        long base = rowOffset(row);
+        for (int j = 0; j < cols; j++) {
+            out[outOffset + j] = Float.float16ToFloat(data.get(LE_SHORT, base + 2L * j));
+        }
+    }
+
+    /** Writes {@code n} values as half floats (round to nearest even, as ggml's converter) at {@code dst[dstOffset…]}. */
+    public static void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long dstOffset) {
+        for (int j = 0; j < n; j++) {
+            dst.set(LE_SHORT, dstOffset + 2L * j, Float.floatToFloat16(src[srcOffset + j]));
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static dev.nemotron4j.tensor.Simd.B;
+import static dev.nemotron4j.tensor.Simd.B_PARTS;
+import static dev.nemotron4j.tensor.Simd.F;
+import static dev.nemotron4j.tensor.Simd.I;
+import static dev.nemotron4j.tensor.Simd.L;
+import static dev.nemotron4j.tensor.Simd.LANE;
+import static dev.nemotron4j.tensor.Simd.LE_INT;
+
+/**
+ * ggml Q5_1: blocks of 32 values in 24 bytes: f16 scale d, f16 minimum m, u32 qh (little-endian), 16 bytes qs.
+ * Value j (j &lt; 16) is the low nibble of qs[j] plus bit j of qh as bit 4; value j+16 is the high nibble of qs[j]
+ * plus bit j+16 of qh. A value is {@code d · q + m}.
+ */
+public final class Q5_1Tensor extends WeightTensor {
+    private static final int QK = 32;
+    private static final int BLOCK_BYTES = 24;
+
+    public Q5_1Tensor(MemorySegment data, int rows, int cols) {
+        super(data, rows, cols);
+    }
+
+    @Override
+    public GGMLType type() {
+        return GGMLType.Q5_1;
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        long base = rowOffset(row);
+        int blocks = cols / QK;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            int xb = xOffset + b * QK;
+            IntVector qh = IntVector.broadcast(I, data.get(LE_INT, block + 4));
+            // Σ (d·q + m)·x = d·Σ q·x + m·Σ x
+            FloatVector qx = FloatVector.zero(F);
+            FloatVector xs = FloatVector.zero(F);
+            for (int j = 0; j < QK / 2; j += B.length()) {
+                ByteVector qs = Simd.bytes(data, block + 8 + j);
+                ByteVector lo = qs.and((byte) 0x0f);
+                ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4);
+                for (int p = 0; p < B_PARTS; p++) {
+                    int e = j + p * L;
+                    IntVector bit = LANE.add(e);
+                    IntVector q0 = Simd.toInts(lo, p).or(Simd.highBit(qh, bit));
+                    IntVector q1 = Simd.toInts(hi, p).or(Simd.highBit(qh, bit.add(QK / 2)));
+                    FloatVector x0 = FloatVector.fromArray(F, x, xb + e);
+                    FloatVector x1 = FloatVector.fromArray(F, x, xb + e + QK / 2);
+                    qx = Simd.toFloats(q0).fma(x0, qx);
+                    qx = Simd.toFloats(q1).fma(x1, qx);
+                    xs = xs.add(x0).add(x1);
+                }
+            }
+            acc = qx.fma(FloatVector.broadcast(F, Simd.f16(data, block)), acc);
+            acc = xs.fma(FloatVector.broadcast(F, Simd.f16(data, block + 2)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOffset) {
+        long base = rowOffset(row);
+        float sum = 0f;
+        for (int b = 0; b < cols / QK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            float d = Simd.f16(data, block);
+            float m = Simd.f16(data, block + 2);
+            int qh = data.get(LE_INT, block + 4);
+            int xb = xOffset + b * QK;
+            for (int j = 0; j < QK / 2; j++) {
+                int q = data.get(ValueLayout.JAVA_BYTE, block + 8 + j) & 0xff;
+                sum += (d * ((q & 0x0f) | ((qh >>> j) & 1) << 4) + m) * x[xb + j];
+                sum += (d * ((q >>> 4) | ((qh >>> (j + 16)) & 1) << 4) + m) * x[xb + j + QK / 2];
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        long base = rowOffset(row);
+        for (int b = 0; b < cols / QK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            float d = Simd.f16(data, block);
+            float m = Simd.f16(data, block + 2);
+            int qh = data.get(LE_INT, block + 4);
+            int ob = outOffset + b * QK;
+            for (int j = 0; j < QK / 2; j++) {
+                int q = data.get(ValueLayout.JAVA_BYTE, block + 8 + j) & 0xff;
+                out[ob + j] = d * ((q & 0x0f) | ((qh >>> j) & 1) << 4) + m;
+                out[ob + j + QK / 2] = d * ((q >>> 4) | ((qh >>> (j + 16)) & 1) << 4) + m;
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static dev.nemotron4j.tensor.Simd.B;
+import static dev.nemotron4j.tensor.Simd.B_PARTS;
+import static dev.nemotron4j.tensor.Simd.F;
+import static dev.nemotron4j.tensor.Simd.L;
+
+/**
+ * ggml Q6_K: super-blocks of 256 values in 210 bytes: ql[128] (low 4 bits), qh[64] (high 2 bits), 16 signed 8-bit
+ * scales, f16 d (last). Each half h of 128 values uses ql[64h…], qh[32h…], scales[8h…]; for l &lt; 32 its values
+ * l, l+32, l+64, l+96 are the low nibbles of ql[l], ql[l+32], then their high nibbles, with bits 0-1, 2-3, 4-5, 6-7
+ * of qh[l] on top. Value v (0-127 in the half) is {@code d · scales[v/16] · (q − 32)}.
+ */
+public final class Q6_KTensor extends WeightTensor {
+    private static final int QK = 256;
+    private static final int BLOCK_BYTES = 210;
+
+    public Q6_KTensor(MemorySegment data, int rows, int cols) {
+        super(data, rows, cols);
+    }
+
+    @Override
+    public GGMLType type() {
+        return GGMLType.Q6_K;
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        long base = rowOffset(row);
+        int blocks = cols / QK;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            float d = Simd.f16(data, block + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = block + 64 * half;
+                long qh = block + 128 + 32 * half;
+                long sc = block + 192 + 8 * half;
+                int xh = xOffset + b * QK + 128 * half;
+                // a load of B.length() ≤ 16 values never straddles two 16-value scale runs
+                for (int l = 0; l < 32; l += B.length()) {
+                    ByteVector a = Simd.bytes(data, ql + l);
+                    ByteVector c = Simd.bytes(data, ql + 32 + l);
+                    ByteVector h = Simd.bytes(data, qh + l);
+                    ByteVector q1 = a.and((byte) 0x0f).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0x0f).or(bits(h, 2)).sub((byte) 32);
+                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(bits(h, 4)).sub((byte) 32);
+                    ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4).or(bits(h, 6)).sub((byte) 32);
+                    int is = l / 16;
+                    FloatVector s1 = FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is));
+                    FloatVector s2 = FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 2));
+                    FloatVector s3 = FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 4));
+                    FloatVector s4 = FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 6));
+                    for (int p = 0; p < B_PARTS; p++) {
+                        int xj = xh + l + p * L;
+                        acc = Simd.toFloats(q1, p).mul(FloatVector.fromArray(F, x, xj)).fma(s1, acc);
+                        acc = Simd.toFloats(q2, p).mul(FloatVector.fromArray(F, x, xj + 32)).fma(s2, acc);
+                        acc = Simd.toFloats(q3, p).mul(FloatVector.fromArray(F, x, xj + 64)).fma(s3, acc);
+                        acc = Simd.toFloats(q4, p).mul(FloatVector.fromArray(F, x, xj + 96)).fma(s4, acc);
+                    }
+                }
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Bits shift..shift+1 of each qh byte, moved to bits 4-5. */
+    private static ByteVector bits(ByteVector qh, int shift) {
+        return qh.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+    }
+
+    /** Value {@code v} (0-127) of the half starting at ql/qh, before scaling. */
+    private int quant(long ql, long qh, int v) {
+        int l = v & 31;
+        int quarter = v >>> 5;
+        int low = data.get(ValueLayout.JAVA_BYTE, ql + l + (quarter & 1) * 32) & 0xff;
+        int nibble = quarter < 2 ? low & 0x0f : low >>> 4;
+        int high = (data.get(ValueLayout.JAVA_BYTE, qh + l) >>> (2 * quarter)) & 3;
+        return (nibble | high << 4) - 32;
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOffset) {
+        long base = rowOffset(row);
+        float sum = 0f;
+        for (int b = 0; b < cols / QK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            float d = Simd.f16(data, block + 208);
+            for (int half = 0; half < 2; half++) {
+                int xh = xOffset + b * QK + 128 * half;
+                for (int v = 0; v < 128; v++) {
+                    float scale = d * data.get(ValueLayout.JAVA_BYTE, block + 192 + 8 * half + v / 16);
+                    sum += scale * quant(block + 64 * half, block + 128 + 32 * half, v) * x[xh + v];
+                }
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        long base = rowOffset(row);
+        for (int b = 0; b < cols / QK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            float d = Simd.f16(data, block + 208);
+            for (int half = 0; half < 2; half++) {
+                int oh = outOffset + b * QK + 128 * half;
+                for (int v = 0; v < 128; v++) {
+                    float scale = d * data.get(ValueLayout.JAVA_BYTE, block + 192 + 8 * half + v / 16);
+                    out[oh + v] = scale * quant(block + 64 * half, block + 128 + 32 * half, v);
+                }
+            }
+        }
+    }
+}

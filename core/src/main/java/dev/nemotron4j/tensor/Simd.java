@@ -1,0 +1,86 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Vector species and conversions shared by the block formats. Float vectors have {@code L} lanes (16 with AVX-512,
+ * 8 with AVX2, 4 with NEON). Quantized bytes are loaded {@link #B} at a time, at least 8 and at most 16 so that any
+ * block of 16 or 32 values is a whole number of loads, then widened to floats {@link #B_PARTS} vectors at a time.
+ */
+final class Simd {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> I = F.withLanes(int.class);
+    static final int L = F.length();
+    static final VectorSpecies<Byte> B = L >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8))
+            : ByteVector.SPECIES_64;
+    static final int B_PARTS = B.length() / L;
+    static final VectorSpecies<Short> S = L >= 4 ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16))
+            : ShortVector.SPECIES_64;
+    static final int S_PARTS = S.length() / L;
+    /** 0, 1, …, L-1: per-lane bit positions for the packed high bits of Q5_0/Q5_1. */
+    static final IntVector LANE = IntVector.zero(I).addIndex(1);
+
+    static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private Simd() {
+    }
+
+    static float f16(MemorySegment s, long offset) {
+        return Float.float16ToFloat(s.get(LE_SHORT, offset));
+    }
+
+    static void putF16(MemorySegment s, long offset, float v) {
+        s.set(LE_SHORT, offset, Float.floatToFloat16(v));
+    }
+
+    static ByteVector bytes(MemorySegment s, long offset) {
+        return ByteVector.fromMemorySegment(B, s, offset, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Lanes {@code part·L …} of signed bytes as floats. */
+    static FloatVector toFloats(ByteVector v, int part) {
+        return (FloatVector) v.convertShape(VectorOperators.B2F, F, part);
+    }
+
+    static IntVector toInts(ByteVector v, int part) {
+        return (IntVector) v.convertShape(VectorOperators.B2I, I, part);
+    }
+
+    /**
+     * IEEE half-precision bits (low 16 bits of each lane) to floats, exactly as {@link Float#float16ToFloat}. Normal
+     * numbers are rebiased, subnormals computed as mantissa·2⁻²⁴ (avoiding slow denormal float arithmetic), inf/NaN
+     * keep an all-ones exponent.
+     */
+    static FloatVector halfToFloat(IntVector h) {
+        IntVector magnitude = h.and(0x7fff);
+        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+        IntVector bits = shifted.add((127 - 15) << 23);
+        bits = bits.blend(shifted.or(0x7f800000), magnitude.compare(VectorOperators.GE, 0x7c00));
+        VectorMask<Integer> subnormal = magnitude.compare(VectorOperators.LT, 0x400);
+        IntVector subnormalBits = ((FloatVector) magnitude.convert(VectorOperators.I2F, 0)).mul(0x1p-24f)
+                .reinterpretAsInts();
+        bits = bits.blend(subnormalBits, subnormal);
+        return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    static FloatVector toFloats(IntVector v) {
+        return (FloatVector) v.convert(VectorOperators.I2F, 0);
+    }
+
+    /** Bit {@code bit[lane]} of {@code bits}, moved to bit 4: the fifth bit of a Q5 value. */
+    static IntVector highBit(IntVector bits, IntVector bit) {
+        return bits.lanewise(VectorOperators.LSHR, bit).and(1).lanewise(VectorOperators.LSHL, 4);
+    }
+}
