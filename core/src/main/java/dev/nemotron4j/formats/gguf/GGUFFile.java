@@ -51,8 +51,9 @@ public final class GGUFFile implements ModelFile {
             throw new ModelFormatException(file.path() + ": GGUF version " + Integer.toUnsignedString(version)
                     + " is not supported (only 2 and 3)");
         }
-        long tensorCount = in.count("tensor count");
-        long kvCount = in.count("metadata count");
+        // A tensor info takes at least 32 bytes (name length, one dim, type, offset): bounds the info array.
+        long tensorCount = in.count("tensor count", 32);
+        long kvCount = in.count("metadata count", 13);
         Map<String, Object> md = new LinkedHashMap<>();
         Map<String, GGUFValueType> types = new LinkedHashMap<>();
         for (long i = 0; i < kvCount; i++) {
@@ -93,7 +94,11 @@ public final class GGUFFile implements ModelFile {
         for (Info info : infos) {
             long elements = 1;
             for (long d : info.shape) {
-                elements = Math.multiplyExact(elements, d);
+                try {
+                    elements = Math.multiplyExact(elements, d);
+                } catch (ArithmeticException e) {
+                    throw new ModelFormatException(file.path() + ": tensor '" + info.name + "' has too many elements");
+                }
             }
             if (info.shape[info.shape.length - 1] % info.type.blockSize != 0) {
                 throw new ModelFormatException(file.path() + ": tensor '" + info.name + "' row length "
@@ -303,9 +308,9 @@ public final class GGUFFile implements ModelFile {
             return seg.get(U64, take(8, "u64"));
         }
 
-        long count(String what) {
+        long count(String what, int minBytesEach) {
             long n = u64();
-            if (n < 0 || n > seg.byteSize()) {
+            if (n < 0 || n > (seg.byteSize() - pos) / minBytesEach) {
                 throw new ModelFormatException(path + ": implausible " + what + " " + Long.toUnsignedString(n)
                         + " — corrupt GGUF header");
             }
@@ -314,7 +319,7 @@ public final class GGUFFile implements ModelFile {
 
         String string() {
             long len = u64();
-            if (len < 0 || len > seg.byteSize() - pos) {
+            if (len < 0 || len > seg.byteSize() - pos || len > Integer.MAX_VALUE - 8) {
                 throw new ModelFormatException(path + ": string of length " + Long.toUnsignedString(len)
                         + " at byte " + (pos - 8) + " runs past the end of the file — corrupt or truncated GGUF");
             }
@@ -353,7 +358,7 @@ public final class GGUFFile implements ModelFile {
             GGUFValueType elem = valueType(key);
             long n = u64();
             int minSize = elem.scalarSize() > 0 ? elem.scalarSize() : 8;
-            if (n < 0 || n > (seg.byteSize() - pos) / minSize) {
+            if (n < 0 || n > (seg.byteSize() - pos) / minSize || n > Integer.MAX_VALUE - 8) {
                 throw new ModelFormatException(path + ": metadata array " + key + " claims " + Long.toUnsignedString(n)
                         + " elements, more than the file holds — corrupt or truncated GGUF");
             }
