@@ -5,6 +5,7 @@ import dev.nemotron4j.formats.MappedFile;
 import dev.nemotron4j.formats.ModelFile;
 import dev.nemotron4j.formats.ModelFormatException;
 import dev.nemotron4j.formats.gguf.GGUFFile;
+import dev.nemotron4j.formats.hf.HfCheckpoint;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,7 +69,16 @@ public final class Model implements AutoCloseable {
     }
 
     private static Model loadHf(Path dir) {
-        throw new ModelFormatException("HF model directories are not readable yet: " + dir);
+        JsonNode json = HfCheckpoint.readConfig(dir);
+        Architecture arch = Architecture.forHf(json);
+        ModelConfig config = arch.configFromHf(json);
+        ModelFile weights = HfCheckpoint.openWeights(dir);
+        try {
+            return new Model(weights, arch, config, TensorNames.HF, json);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
     }
 
     public ModelFile file() {
