@@ -19,6 +19,7 @@ public final class InferenceState {
     float[] up;      // MLP up projection, [n][hiddenDim]
     float[] logits;  // [rows][vocab]
     final float[][] scores; // per query head, attention scores over positions
+    private final int[] tokens; // the token at each cached position
 
     public InferenceState(ModelConfig config, int contextCapacity) {
         if (contextCapacity <= 0 || contextCapacity > config.contextLength()) {
@@ -28,6 +29,7 @@ public final class InferenceState {
         this.config = config;
         this.cache = new KvCache(config, contextCapacity);
         this.scores = new float[config.heads()][contextCapacity];
+        this.tokens = new int[contextCapacity];
     }
 
     public KvCache cache() {
@@ -37,6 +39,35 @@ public final class InferenceState {
     /** Tokens evaluated so far (positions in the cache). */
     public int position() {
         return cache.length();
+    }
+
+    /** The tokens whose keys and values are cached, in order. */
+    public int[] tokens() {
+        return java.util.Arrays.copyOf(tokens, cache.length());
+    }
+
+    /**
+     * Keeps the longest cached prefix shared with {@code prompt} and forgets the rest, so only the new suffix needs
+     * evaluating — a chat's next turn re-evaluates just the new messages. At least one prompt token is always left
+     * to evaluate, since its logits are what the next token is sampled from. Returns the number of positions kept.
+     */
+    public int keepCommonPrefix(int[] prompt) {
+        int limit = Math.min(cache.length(), prompt.length - 1);
+        int common = 0;
+        while (common < limit && tokens[common] == prompt[common]) {
+            common++;
+        }
+        cache.truncate(common);
+        return common;
+    }
+
+    /** Forgets the whole sequence. */
+    public void reset() {
+        cache.truncate(0);
+    }
+
+    void record(int[] newTokens) {
+        System.arraycopy(newTokens, 0, tokens, cache.length(), newTokens.length);
     }
 
     void ensureBatch(int n, int logitRows) {

@@ -63,6 +63,7 @@ public final class Transformer {
             attentionBlock(state, layer, l, n, start);
             mlpBlock(state, layer, n);
         }
+        state.record(tokens);
         state.cache.advance(n);
 
         int firstRow = allLogits ? 0 : n - 1;
