@@ -110,6 +110,44 @@ class QuantizerTest {
     }
 
     @Test
+    void kQuantRoundTripErrorIsBoundedByTheFormat() {
+        // Q4_K: half of a 15-step range of at most 2·max, plus 6-bit scale/min rounding; Q6_K: half of 1/32 plus rounding
+        checkRoundTrip(GGMLType.Q4_K, Q4_KTensor::quantize, 0.12);
+        checkRoundTrip(GGMLType.Q6_K, Q6_KTensor::quantize, 0.03);
+    }
+
+    /** On the golden weights the simple K quantizers must be about as accurate as llama-quantize's search. */
+    @ParameterizedTest
+    @CsvSource({"q4_k, Q4_K, 1.2", "q6_k, Q6_K, 1.2"})
+    void kQuantizersAreCloseToLlamaQuantizeAccuracy(String file, GGMLType type, double allowedRatio) {
+        String model = "tiny-nemotron-k256";
+        Path quantized = GoldenTensorTest.golden(model, file);
+        assumeTrue(Files.exists(quantized), "golden data not present: " + quantized);
+        Quantizer quantizer = type == GGMLType.Q4_K ? Q4_KTensor::quantize : Q6_KTensor::quantize;
+        try (GGUFFile q = GGUFFile.open(quantized); GGUFFile f32 = GGUFFile.open(GoldenTensorTest.golden(model, "f32"))) {
+            TensorEntry theirs = q.tensor("blk.0.attn_q.weight");
+            assertEquals(type, theirs.type());
+            float[] src = f32.tensor(theirs.name()).toFloatArray();
+            MemorySegment mine = Arena.ofAuto().allocate(theirs.data().byteSize());
+            quantizer.quantize(src, 0, src.length, mine, 0);
+            WeightTensor ref = theirs.asMatrix();
+            double ours = rmsError(src, WeightTensor.of(type, mine, ref.rows(), ref.cols()).toFloatArray());
+            double llama = rmsError(src, ref.toFloatArray());
+            assertTrue(ours < allowedRatio * llama, type + ": relative RMS error " + ours + " vs llama-quantize " + llama);
+        }
+    }
+
+    private static double rmsError(float[] ref, float[] got) {
+        double err = 0;
+        double sq = 0;
+        for (int i = 0; i < ref.length; i++) {
+            err += (double) (got[i] - ref[i]) * (got[i] - ref[i]);
+            sq += (double) ref[i] * ref[i];
+        }
+        return Math.sqrt(err / sq);
+    }
+
+    @Test
     void q8RoundsHalvesAwayFromZero() {
         assertEquals(3, Q8_0Tensor.roundHalfAway(2.5f));
         assertEquals(-3, Q8_0Tensor.roundHalfAway(-2.5f));
@@ -122,5 +160,7 @@ class QuantizerTest {
         MemorySegment seg = Arena.ofAuto().allocate(1024);
         assertThrows(IllegalArgumentException.class, () -> Q8_0Tensor.quantize(new float[40], 0, 40, seg, 0));
         assertThrows(IllegalArgumentException.class, () -> Q4_0Tensor.quantize(new float[40], 0, 40, seg, 0));
+        assertThrows(IllegalArgumentException.class, () -> Q4_KTensor.quantize(new float[288], 0, 288, seg, 0));
+        assertThrows(IllegalArgumentException.class, () -> Q6_KTensor.quantize(new float[288], 0, 288, seg, 0));
     }
 }
