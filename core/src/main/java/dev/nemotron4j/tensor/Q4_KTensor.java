@@ -134,4 +134,79 @@ public final class Q4_KTensor extends WeightTensor {
             }
         }
     }
+
+    /**
+     * Quantizes {@code n} values (a multiple of 256) into Q4_K blocks at {@code dst[dstOffset…]}. Simpler than ggml's
+     * make_qkx2 search (not byte-identical to llama-quantize): each 32-value sub-block spans [min(0, lo), hi] with 15
+     * steps; its step and −min are stored as 6-bit multiples of d and dmin, and values are rounded against the stored
+     * step and min.
+     */
+    public static void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long dstOffset) {
+        if (n % QK != 0) {
+            throw new IllegalArgumentException("Q4_K quantizes whole blocks of " + QK + " values, got " + n);
+        }
+        float[] steps = new float[8];
+        float[] mins = new float[8];
+        for (int b = 0; b < n / QK; b++) {
+            int s = srcOffset + b * QK;
+            long block = dstOffset + (long) b * BLOCK_BYTES;
+            float maxStep = 0f;
+            float maxMin = 0f;
+            for (int sub = 0; sub < 8; sub++) {
+                float lo = 0f;
+                float hi = -Float.MAX_VALUE;
+                for (int j = s + 32 * sub; j < s + 32 * sub + 32; j++) {
+                    lo = Math.min(lo, src[j]);
+                    hi = Math.max(hi, src[j]);
+                }
+                steps[sub] = (hi - lo) / 15f;
+                mins[sub] = -lo;
+                maxStep = Math.max(maxStep, steps[sub]);
+                maxMin = Math.max(maxMin, mins[sub]);
+            }
+            Simd.putF16(dst, block, maxStep / 63f);
+            Simd.putF16(dst, block + 2, maxMin / 63f);
+            float d = Simd.f16(dst, block);
+            float dmin = Simd.f16(dst, block + 2);
+            long scales = block + 4;
+            dst.asSlice(scales, 12).fill((byte) 0);
+            for (int sub = 0; sub < 8; sub++) {
+                // the step rounds up so the range still fits 15 steps; the min rounds to nearest
+                int sc = d != 0f ? Math.min(63, (int) Math.ceil(steps[sub] / d)) : 0;
+                int m = dmin != 0f ? Math.min(63, Math.round(mins[sub] / dmin)) : 0;
+                putScaleMin(dst, scales, sub, sc, m);
+            }
+            for (int g = 0; g < 4; g++) {
+                float step1 = d * scale(dst, scales, 2 * g);
+                float min1 = dmin * min(dst, scales, 2 * g);
+                float step2 = d * scale(dst, scales, 2 * g + 1);
+                float min2 = dmin * min(dst, scales, 2 * g + 1);
+                for (int l = 0; l < 32; l++) {
+                    int q0 = nibble(src[s + 64 * g + l], step1, min1);
+                    int q1 = nibble(src[s + 64 * g + 32 + l], step2, min2);
+                    dst.set(ValueLayout.JAVA_BYTE, block + 16 + 32 * g + l, (byte) (q0 | q1 << 4));
+                }
+            }
+        }
+    }
+
+    private static int nibble(float x, float step, float min) {
+        return step != 0f ? Math.clamp(Math.round((x + min) / step), 0, 15) : 0;
+    }
+
+    /** The inverse of {@link #scale}/{@link #min}: 6-bit scale and min of sub-block {@code s} into the 12 bytes. */
+    static void putScaleMin(MemorySegment dst, long scales, int s, int sc, int m) {
+        if (s < 4) {
+            orByte(dst, scales + s, sc);
+            orByte(dst, scales + s + 4, m);
+        } else {
+            orByte(dst, scales + s + 4, (sc & 0x0f) | (m & 0x0f) << 4);
+            orByte(dst, scales + s - 4, (sc >>> 4) << 6);
+            orByte(dst, scales + s, (m >>> 4) << 6);
+        }
+    }
+
+    private static void orByte(MemorySegment dst, long at, int bits) {
+        dst.set(ValueLayout.JAVA_BYTE, at, (byte) (dst.get(ValueLayout.JAVA_BYTE, at) | bits));
+    }
 }

@@ -119,4 +119,67 @@ public final class Q6_KTensor extends WeightTensor {
             }
         }
     }
+
+    /**
+     * Quantizes {@code n} values (a multiple of 256) into Q6_K blocks at {@code dst[dstOffset…]}. Simpler than ggml's
+     * search (not byte-identical to llama-quantize): each 16-value run gets the scale that maps its largest-magnitude
+     * value to −32, the 16 scales share d = (largest-magnitude scale)/−128, and values are rounded with the stored
+     * scale d·scale so that rounding of the scales is compensated.
+     */
+    public static void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long dstOffset) {
+        if (n % QK != 0) {
+            throw new IllegalArgumentException("Q6_K quantizes whole blocks of " + QK + " values, got " + n);
+        }
+        float[] scales = new float[16];
+        for (int b = 0; b < n / QK; b++) {
+            int s = srcOffset + b * QK;
+            long block = dstOffset + (long) b * BLOCK_BYTES;
+            float maxScale = 0f;
+            for (int r = 0; r < 16; r++) {
+                scales[r] = extreme(src, s + 16 * r, 16) / -32f;
+                if (Math.abs(scales[r]) > Math.abs(maxScale)) {
+                    maxScale = scales[r];
+                }
+            }
+            float d = maxScale / -128f;
+            Simd.putF16(dst, block + 208, d);
+            d = Simd.f16(dst, block + 208);
+            float id = d != 0f ? 1f / d : 0f;
+            for (int r = 0; r < 16; r++) {
+                int sc = Math.clamp(Math.round(scales[r] * id), -128, 127);
+                dst.set(ValueLayout.JAVA_BYTE, block + 192 + r, (byte) sc);
+            }
+            dst.asSlice(block, 192).fill((byte) 0);
+            for (int half = 0; half < 2; half++) {
+                for (int v = 0; v < 128; v++) {
+                    float step = d * dst.get(ValueLayout.JAVA_BYTE, block + 192 + 8 * half + v / 16);
+                    int q = step != 0f ? Math.clamp(Math.round(src[s + 128 * half + v] / step), -32, 31) : 0;
+                    putQuant(dst, block + 64 * half, block + 128 + 32 * half, v, q + 32);
+                }
+            }
+        }
+    }
+
+    /** The value of largest magnitude among {@code n} values (sign kept). */
+    static float extreme(float[] x, int offset, int n) {
+        float max = 0f;
+        for (int j = offset; j < offset + n; j++) {
+            if (Math.abs(x[j]) > Math.abs(max)) {
+                max = x[j];
+            }
+        }
+        return max;
+    }
+
+    /** Stores the 6-bit {@code q} of value {@code v} of a half, the inverse of {@link #quant}. */
+    private static void putQuant(MemorySegment dst, long ql, long qh, int v, int q) {
+        int l = v & 31;
+        int quarter = v >>> 5;
+        long lowAt = ql + l + (quarter & 1) * 32;
+        int low = dst.get(ValueLayout.JAVA_BYTE, lowAt) & 0xff;
+        low |= quarter < 2 ? q & 0x0f : (q & 0x0f) << 4;
+        dst.set(ValueLayout.JAVA_BYTE, lowAt, (byte) low);
+        int high = dst.get(ValueLayout.JAVA_BYTE, qh + l) & 0xff;
+        dst.set(ValueLayout.JAVA_BYTE, qh + l, (byte) (high | (q >>> 4) << (2 * quarter)));
+    }
 }

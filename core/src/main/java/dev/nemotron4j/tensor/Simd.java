@@ -68,6 +68,7 @@ final class Simd {
         IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
         IntVector bits = shifted.add((127 - 15) << 23);
         bits = bits.blend(shifted.or(0x7f800000), magnitude.compare(VectorOperators.GE, 0x7c00));
+        bits = bits.blend(bits.or(0x00400000), magnitude.compare(VectorOperators.GT, 0x7c00)); // NaNs come out quiet
         VectorMask<Integer> subnormal = magnitude.compare(VectorOperators.LT, 0x400);
         IntVector subnormalBits = ((FloatVector) magnitude.convert(VectorOperators.I2F, 0)).mul(0x1p-24f)
                 .reinterpretAsInts();
