@@ -228,8 +228,11 @@ public final class RestrictedUnpickler {
                 case 'Q' -> push(persistentLoad(pop("BINPERSID")));
                 case 0x82, 0x83, 0x84 -> throw new UnsafePickleException(source + ": pickle uses the copyreg extension"
                         + " registry (opcode EXT at byte " + at + "), which can name any global; refused");
-                default -> throw error("unsupported pickle opcode " + opcodeName(op) + " (0x"
-                        + Integer.toHexString(op) + ")");
+                default -> {
+                    String name = opcodeName(op);
+                    throw error(name == null ? "unknown pickle opcode 0x" + Integer.toHexString(op)
+                            : "unsupported pickle opcode " + name + " (0x" + Integer.toHexString(op) + ")");
+                }
             }
         }
     }
@@ -488,6 +491,7 @@ public final class RestrictedUnpickler {
         return names.toString();
     }
 
+    /** Names of the opcodes that exist but that state dicts never need (text protocol 0, out-of-band buffers). */
     private static String opcodeName(int op) {
         return switch (op) {
             case 'I' -> "INT";
@@ -500,7 +504,7 @@ public final class RestrictedUnpickler {
             case 'g' -> "GET";
             case 0x97 -> "NEXT_BUFFER";
             case 0x98 -> "READONLY_BUFFER";
-            default -> "unknown";
+            default -> null;
         };
     }
 
