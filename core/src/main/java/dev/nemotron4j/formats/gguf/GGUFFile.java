@@ -312,7 +312,7 @@ public final class GGUFFile implements ModelFile {
             long n = u64();
             if (n < 0 || n > (seg.byteSize() - pos) / minBytesEach) {
                 throw new ModelFormatException(path + ": implausible " + what + " " + Long.toUnsignedString(n)
-                        + " — corrupt GGUF header");
+                        + " for a file of " + seg.byteSize() + " bytes — truncated or corrupt GGUF header");
             }
             return n;
         }
