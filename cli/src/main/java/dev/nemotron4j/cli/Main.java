@@ -12,6 +12,9 @@ import java.io.PrintWriter;
         subcommands = {
                 InspectCommand.class,
                 LogitsCommand.class,
+                TokenizeCommand.class,
+                DetokenizeCommand.class,
+                TemplateCommand.class,
         })
 public final class Main {
 
