@@ -28,18 +28,20 @@ import java.util.concurrent.TimeoutException;
  * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}, plus caller-supplied extras.
  */
 public final class ChatTemplate {
-    private static final Duration RENDER_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration DEFAULT_RENDER_TIMEOUT = Duration.ofSeconds(10);
     private static final Set<String> RESERVED = Set.of("messages", "tools", "contexts", "add_generation_prompt");
 
     private final String source;
     private final String bosToken;
     private final String eosToken;
     private final boolean handlesToolCalls;
+    private final Duration renderTimeout;
 
-    private ChatTemplate(String source, String bosToken, String eosToken) {
+    private ChatTemplate(String source, String bosToken, String eosToken, Duration renderTimeout) {
         this.source = source;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
+        this.renderTimeout = renderTimeout;
         // A template that never mentions tool_calls (the Nemotron ones only read content) would drop them silently.
         this.handlesToolCalls = source.contains("tool_calls");
     }
@@ -48,7 +50,8 @@ public final class ChatTemplate {
     public static ChatTemplate compile(String source, String bosToken, String eosToken) {
         Objects.requireNonNull(source, "source");
         checkSyntax(source);
-        return new ChatTemplate(source, bosToken == null ? "" : bosToken, eosToken == null ? "" : eosToken);
+        return new ChatTemplate(source, bosToken == null ? "" : bosToken, eosToken == null ? "" : eosToken,
+                DEFAULT_RENDER_TIMEOUT);
     }
 
     public static ChatTemplate compile(String source) {
@@ -69,7 +72,12 @@ public final class ChatTemplate {
 
     /** The same template source with other special-token strings (taken from the model's tokenizer). */
     public ChatTemplate withSpecialTokens(String bos, String eos) {
-        return new ChatTemplate(source, bos == null ? "" : bos, eos == null ? "" : eos);
+        return new ChatTemplate(source, bos == null ? "" : bos, eos == null ? "" : eos, renderTimeout);
+    }
+
+    /** The same template with another limit on render time (default 10 s); a render past it fails. */
+    public ChatTemplate withRenderTimeout(Duration timeout) {
+        return new ChatTemplate(source, bosToken, eosToken, Objects.requireNonNull(timeout, "timeout"));
     }
 
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
@@ -175,11 +183,11 @@ public final class ChatTemplate {
         Thread.ofVirtual().name("chat-template").start(task);
         RenderResult result;
         try {
-            result = task.get(RENDER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            result = task.get(renderTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             task.cancel(true);
             throw new ChatTemplateException("chat template did not finish rendering within "
-                    + RENDER_TIMEOUT.toSeconds() + " s");
+                    + renderTimeout.toMillis() + " ms");
         } catch (InterruptedException e) {
             task.cancel(true);
             Thread.currentThread().interrupt();

@@ -2,6 +2,7 @@ package dev.nemotron4j.chat;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.filter.Filter;
@@ -47,6 +48,14 @@ final class HfJinja {
                 .withMaxRenderDepth(10)
                 .withEnableRecursiveMacroCalls(false)
                 .withLocale(Locale.ROOT)
+                // jinja2 behaviour where Jinjava's defaults differ: {{- -}} trims, Python operator precedence,
+                // None items survive in loops.
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withKeepNullableLoopValues(true)
+                        .build())
                 .build();
         Jinjava jinjava = new Jinjava(config);
         jinjava.registerFilter(new ToJson());
