@@ -10,6 +10,7 @@ import java.io.PrintWriter;
 @Command(name = "nemotron4j", mixinStandardHelpOptions = true, version = "nemotron4j 0.1.0",
         description = "Run NVIDIA Nemotron-Mini and Mistral-NeMo-Minitron models in pure Java.",
         subcommands = {
+                TemplateCommand.class,
         })
 public final class Main {
 
