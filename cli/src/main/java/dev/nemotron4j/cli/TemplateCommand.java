@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -71,6 +72,8 @@ public final class TemplateCommand implements Callable<Integer> {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new InvalidInputException(what + " file " + file + " does not exist");
         } catch (IOException e) {
             throw new InvalidInputException("cannot read " + what + " file " + file + ": " + e.getMessage());
         }
