@@ -220,11 +220,8 @@ public final class ChatTemplate {
 
     private static void checkSyntax(String source) {
         JinjavaInterpreter interpreter = HfJinja.jinjava().newInterpreter();
-        JinjavaInterpreter.pushCurrent(interpreter);
-        try {
+        try (var _ = JinjavaInterpreter.closeablePushCurrent(interpreter).get()) {
             interpreter.parse(source);
-        } finally {
-            JinjavaInterpreter.popCurrent();
         }
         List<TemplateError> fatal = new ArrayList<>();
         for (TemplateError e : interpreter.getErrors()) {
