@@ -15,6 +15,11 @@ public final class TokenizerLoader {
     private TokenizerLoader() {
     }
 
+    /** The vocabulary stored in an open GGUF model file. */
+    public static Tokenizer fromGguf(GGUFFile gguf) {
+        return GgufTokenizerLoader.load(gguf);
+    }
+
     public static Tokenizer load(Path path) {
         if (Files.isDirectory(path)) {
             return loadDirectory(path);
