@@ -16,6 +16,8 @@ final class SentencePieceBpe {
     /** Which ids a merge may produce (sentencepiece: normal, user-defined, unused pieces; llama.cpp: any). */
     private final boolean[] mergeable;
     private final boolean byteFallback;
+    /** Longest piece in chars: longer concatenations cannot be pieces, so their lookup is skipped. */
+    private final int maxPieceLength;
 
     private record Bigram(int left, int right, float score, int size) {
     }
@@ -24,6 +26,11 @@ final class SentencePieceBpe {
         this.vocab = vocab;
         this.mergeable = mergeable;
         this.byteFallback = byteFallback;
+        int max = 0;
+        for (String p : vocab.pieces) {
+            max = p == null ? max : Math.max(max, p.length());
+        }
+        this.maxPieceLength = max;
     }
 
     void encode(String text, IntList out) {
@@ -76,6 +83,9 @@ final class SentencePieceBpe {
     }
 
     private void addBigram(String text, int l, int r, int[] start, int[] end, PriorityQueue<Bigram> agenda) {
+        if (end[r] - start[l] > maxPieceLength) {
+            return;
+        }
         int id = vocab.id(text.substring(start[l], end[r]));
         if (id >= 0 && (mergeable == null || mergeable[id])) {
             agenda.add(new Bigram(l, r, vocab.scores[id], end[r] - start[l]));
