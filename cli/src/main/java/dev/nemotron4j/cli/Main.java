@@ -15,6 +15,8 @@ import java.io.PrintWriter;
                 TokenizeCommand.class,
                 DetokenizeCommand.class,
                 TemplateCommand.class,
+                GenerateCommand.class,
+                ChatCommand.class,
         })
 public final class Main {
 

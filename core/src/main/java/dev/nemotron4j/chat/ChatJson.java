@@ -42,6 +42,32 @@ public final class ChatJson {
         return messages;
     }
 
+    /** The inverse of {@link #messages}: OpenAI-style message objects. */
+    public static com.fasterxml.jackson.databind.node.ArrayNode toJson(List<ChatMessage> messages) {
+        var array = MAPPER.createArrayNode();
+        for (ChatMessage m : messages) {
+            var node = array.addObject();
+            node.put("role", m.role());
+            node.put("content", m.content());
+            if (!m.toolCalls().isEmpty()) {
+                var calls = node.putArray("tool_calls");
+                for (ToolCall call : m.toolCalls()) {
+                    var c = calls.addObject();
+                    c.put("id", call.id());
+                    c.put("type", "function");
+                    c.putObject("function").put("name", call.name()).put("arguments", call.arguments());
+                }
+            }
+            if (m.toolCallId() != null) {
+                node.put("tool_call_id", m.toolCallId());
+            }
+            if (m.name() != null) {
+                node.put("name", m.name());
+            }
+        }
+        return array;
+    }
+
     private static ChatMessage message(JsonNode node, String where) {
         if (!node.isObject()) {
             throw new InvalidInputException(where + " must be an object");

@@ -48,6 +48,13 @@ public final class Chat {
         return this;
     }
 
+    /** Replaces the whole conversation, e.g. with one saved earlier. */
+    public Chat messages(List<ChatMessage> conversation) {
+        messages.clear();
+        messages.addAll(conversation);
+        return this;
+    }
+
     public List<ChatMessage> messages() {
         return List.copyOf(messages);
     }
