@@ -12,6 +12,7 @@ import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;
 import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
+import org.jline.reader.impl.DefaultParser;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine.Command;
@@ -56,7 +57,10 @@ final class ChatCommand implements Callable<Integer> {
     }
 
     void repl(Chat chat, Terminal terminal) {
-        LineReader reader = LineReaderBuilder.builder().terminal(terminal)
+        DefaultParser parser = new DefaultParser();
+        parser.setEscapeChars(new char[0]); // a trailing backslash continues the message here, not in JLine
+        LineReader reader = LineReaderBuilder.builder().terminal(terminal).parser(parser)
+                .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true)
                 .variable(LineReader.HISTORY_FILE, Path.of(System.getProperty("user.home"), ".nemotron4j_history"))
                 .variable(LineReader.SECONDARY_PROMPT_PATTERN, "… ")
                 .build();

@@ -18,7 +18,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.PrintWriter;
 import java.lang.reflect.Array;
 import java.lang.reflect.RecordComponent;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -32,15 +31,16 @@ final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "GGUF file, HF model directory, or a weights file in one")
-    Path model;
+    @Option(names = "--model", required = true,
+            description = "GGUF file, HF model directory, a weights file in one, or a Hugging Face name owner/name")
+    String model;
 
     @Option(names = "--json", description = "print one JSON object for machine use")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        try (Model m = Model.load(model)) {
+        try (Model m = Model.load(ModelOptions.resolve(model))) {
             ObjectNode report = report(m);
             PrintWriter out = spec.commandLine().getOut();
             ObjectMapper mapper = new ObjectMapper();

@@ -20,8 +20,9 @@ import java.util.concurrent.Callable;
                 + "float32, row-major [n_tokens][vocab].")
 final class LogitsCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "GGUF file, HF model directory, or a weights file in one")
-    Path model;
+    @Option(names = "--model", required = true,
+            description = "GGUF file, HF model directory, a weights file in one, or a Hugging Face name owner/name")
+    String model;
 
     @Option(names = "--tokens", required = true, converter = TokenIds.Converter.class,
             description = "token ids, e.g. 1,5,9,100")
@@ -37,7 +38,7 @@ final class LogitsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         int[] tokens = tokenIds.ids();
-        try (Model m = Model.load(model)) {
+        try (Model m = Model.load(ModelOptions.resolve(model))) {
             InferenceState state = m.newState(Math.min(tokens.length, m.config().contextLength()));
             m.transformer().validate(state, tokens);
             write(m, state, tokens);
