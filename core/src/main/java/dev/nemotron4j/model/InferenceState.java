@@ -1,24 +1,13 @@
 package dev.nemotron4j.model;
 
 /**
- * Everything one sequence needs besides the shared weights: its KV cache and the activation buffers of the forward
- * pass, grown to the largest batch seen and then reused, so decoding a token allocates nothing.
+ * Everything one sequence needs besides the shared weights: its KV cache, the tokens in it, and activation buffers
+ * for evaluating it on its own.
  */
 public final class InferenceState {
     final ModelConfig config;
     final KvCache cache;
-    int batchCapacity;
-    float[] x;       // residual stream, [n][dim]
-    float[] xb;      // normalised input of a block, [n][dim]
-    float[] q;       // [n][qDim]
-    float[] k;       // [n][kvDim]
-    float[] v;       // [n][kvDim]
-    float[] att;     // attention output, [n][qDim]
-    float[] proj;    // output of o_proj / down_proj, [n][dim]
-    float[] hidden;  // MLP hidden (gate), [n][hiddenDim]
-    float[] up;      // MLP up projection, [n][hiddenDim]
-    float[] logits;  // [rows][vocab]
-    final float[][] scores; // per query head, attention scores over positions
+    final ForwardBuffers buffers;
     private final int[] tokens; // the token at each cached position
 
     public InferenceState(ModelConfig config, int contextCapacity) {
@@ -28,7 +17,7 @@ public final class InferenceState {
         }
         this.config = config;
         this.cache = new KvCache(config, contextCapacity);
-        this.scores = new float[config.heads()][contextCapacity];
+        this.buffers = new ForwardBuffers(config);
         this.tokens = new int[contextCapacity];
     }
 
@@ -66,26 +55,9 @@ public final class InferenceState {
         cache.truncate(0);
     }
 
-    void record(int[] newTokens) {
-        System.arraycopy(newTokens, 0, tokens, cache.length(), newTokens.length);
-    }
-
-    void ensureBatch(int n, int logitRows) {
-        if (n > batchCapacity) {
-            batchCapacity = n;
-            x = new float[n * config.dim()];
-            xb = new float[n * config.dim()];
-            q = new float[n * config.qDim()];
-            k = new float[n * config.kvDim()];
-            v = new float[n * config.kvDim()];
-            att = new float[n * config.qDim()];
-            proj = new float[n * config.dim()];
-            hidden = new float[n * config.hiddenDim()];
-            up = new float[n * config.hiddenDim()];
-        }
-        long logitsSize = (long) logitRows * config.vocabSize();
-        if (logits == null || logits.length < logitsSize) {
-            logits = new float[Math.toIntExact(logitsSize)];
-        }
+    /** Marks {@code token} as evaluated at the next position (its keys and values are in the cache). */
+    void append(int token) {
+        tokens[cache.length()] = token;
+        cache.advance(1);
     }
 }

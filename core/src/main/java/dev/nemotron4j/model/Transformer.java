@@ -9,6 +9,8 @@ import dev.nemotron4j.kernels.Rope;
 import dev.nemotron4j.model.ModelConfig.MlpKind;
 import dev.nemotron4j.model.ModelConfig.NormKind;
 
+import java.util.Arrays;
+
 /**
  * The decoder-only forward pass shared by every architecture:
  * <pre>
@@ -17,8 +19,8 @@ import dev.nemotron4j.model.ModelConfig.NormKind;
  *               x += mlp(n2(x))        relu²: Wdown·relu(Wup·h)²     gated: Wdown·(silu(Wgate·h) ⊙ Wup·h)
  *   logits = Wout · n(x)
  * </pre>
- * A call evaluates n new tokens of one sequence at once (the prompt in one pass, or one token when decoding): every
- * matrix is applied to all n vectors while its rows are in cache.
+ * A call evaluates n rows at once — the prompt of one sequence, or one new token of each of several sequences — so
+ * every matrix is applied to all n vectors while its rows are in cache. Each row attends to its own sequence only.
  */
 public final class Transformer {
     private final ModelConfig config;
@@ -49,87 +51,122 @@ public final class Transformer {
      * is overwritten by the next call; it may be longer than the rows asked for.
      */
     public float[] forward(InferenceState state, int[] tokens, boolean allLogits) {
-        int n = tokens.length;
-        int start = state.position();
         validate(state, tokens);
-        int dim = config.dim();
-        state.ensureBatch(n, allLogits ? n : 1);
+        InferenceState[] rowStates = new InferenceState[tokens.length];
+        Arrays.fill(rowStates, state);
+        return forwardRows(state.buffers, rowStates, tokens, allLogits ? 0 : tokens.length - 1);
+    }
 
-        for (int t = 0; t < n; t++) {
-            weights.tokenEmbedding().dequantizeRow(tokens[t], state.x, t * dim);
+    /**
+     * Appends one token to each of several sequences in one pass (continuous batching) and returns their logits,
+     * row r for {@code states[r]}, in {@code buffers}. The sequences must be distinct.
+     */
+    public float[] forwardBatch(ForwardBuffers buffers, InferenceState[] states, int[] tokens) {
+        if (states.length != tokens.length) {
+            throw new IllegalArgumentException(states.length + " sequences but " + tokens.length + " tokens");
+        }
+        for (int r = 0; r < states.length; r++) {
+            validate(states[r], new int[] {tokens[r]});
+            for (int o = 0; o < r; o++) {
+                if (states[o] == states[r]) {
+                    throw new IllegalArgumentException("a sequence appears twice in one batch");
+                }
+            }
+        }
+        return forwardRows(buffers, states, tokens, 0);
+    }
+
+    /** Evaluates row r = token {@code tokens[r]} of {@code states[r]}; rows from {@code firstLogitRow} on get logits. */
+    private float[] forwardRows(ForwardBuffers b, InferenceState[] states, int[] tokens, int firstLogitRow) {
+        int n = tokens.length;
+        int dim = config.dim();
+        int[] positions = new int[n];
+        int maxPositions = 0;
+        for (int r = 0; r < n; r++) {
+            // Rows of the same sequence follow each other: each row sits one past the previous one.
+            positions[r] = r > 0 && states[r] == states[r - 1] ? positions[r - 1] + 1 : states[r].position();
+            maxPositions = Math.max(maxPositions, positions[r] + 1);
+        }
+        b.ensure(n, n - firstLogitRow, maxPositions);
+
+        for (int r = 0; r < n; r++) {
+            weights.tokenEmbedding().dequantizeRow(tokens[r], b.x, r * dim);
         }
         for (int l = 0; l < config.layers(); l++) {
             LayerWeights layer = weights.layers()[l];
-            attentionBlock(state, layer, l, n, start);
-            mlpBlock(state, layer, n);
+            attentionBlock(b, layer, l, states, positions, n);
+            mlpBlock(b, layer, n);
         }
-        state.record(tokens);
-        state.cache.advance(n);
+        for (int r = 0; r < n; r++) {
+            states[r].append(tokens[r]);
+        }
 
-        int firstRow = allLogits ? 0 : n - 1;
-        int rows = n - firstRow;
-        for (int t = 0; t < rows; t++) {
-            norm(state.xb, t * dim, state.x, (firstRow + t) * dim, weights.outputNormWeight(),
-                    weights.outputNormBias());
+        int rows = n - firstLogitRow;
+        for (int r = 0; r < rows; r++) {
+            norm(b.xb, r * dim, b.x, (firstLogitRow + r) * dim, weights.outputNormWeight(), weights.outputNormBias());
         }
-        Matmul.matmul(weights.output(), state.xb, rows, state.logits);
-        return state.logits;
+        Matmul.matmul(weights.output(), b.xb, rows, b.logits);
+        return b.logits;
     }
 
-    private void attentionBlock(InferenceState s, LayerWeights layer, int l, int n, int start) {
+    private void attentionBlock(ForwardBuffers b, LayerWeights layer, int l, InferenceState[] states,
+                                int[] positions, int n) {
         int dim = config.dim();
+        int qDim = config.qDim();
         int kvDim = config.kvDim();
         int headDim = config.headDim();
-        for (int t = 0; t < n; t++) {
-            norm(s.xb, t * dim, s.x, t * dim, layer.attnNormWeight(), layer.attnNormBias());
+        for (int r = 0; r < n; r++) {
+            norm(b.xb, r * dim, b.x, r * dim, layer.attnNormWeight(), layer.attnNormBias());
         }
-        Matmul.matmul(layer.wq(), s.xb, n, s.q);
-        Matmul.matmul(layer.wk(), s.xb, n, s.k);
-        Matmul.matmul(layer.wv(), s.xb, n, s.v);
-        float[] keys = s.cache.keys[l];
-        float[] values = s.cache.values[l];
-        for (int t = 0; t < n; t++) {
-            rope.apply(s.q, t * config.qDim(), config.heads(), headDim, start + t);
-            rope.apply(s.k, t * kvDim, config.kvHeads(), headDim, start + t);
-            System.arraycopy(s.k, t * kvDim, keys, (start + t) * kvDim, kvDim);
-            System.arraycopy(s.v, t * kvDim, values, (start + t) * kvDim, kvDim);
+        Matmul.matmul(layer.wq(), b.xb, n, b.q);
+        Matmul.matmul(layer.wk(), b.xb, n, b.k);
+        Matmul.matmul(layer.wv(), b.xb, n, b.v);
+        // Every row's key and value go into its sequence's cache before any row attends, so a prompt row sees
+        // the rows before it.
+        for (int r = 0; r < n; r++) {
+            rope.apply(b.q, r * qDim, config.heads(), headDim, positions[r]);
+            rope.apply(b.k, r * kvDim, config.kvHeads(), headDim, positions[r]);
+            KvCache cache = states[r].cache;
+            System.arraycopy(b.k, r * kvDim, cache.keys[l], positions[r] * kvDim, kvDim);
+            System.arraycopy(b.v, r * kvDim, cache.values[l], positions[r] * kvDim, kvDim);
         }
         int group = config.groupSize();
         Parallel.forRange(config.heads(), 1, (fromHead, toHead) -> {
             for (int h = fromHead; h < toHead; h++) {
                 int kvOffset = (h / group) * headDim;
-                for (int t = 0; t < n; t++) {
-                    int qOffset = t * config.qDim() + h * headDim;
-                    Attention.attend(s.q, qOffset, keys, values, kvDim, kvOffset, start + t + 1, headDim,
-                            s.scores[h], s.att, qOffset);
+                for (int r = 0; r < n; r++) {
+                    KvCache cache = states[r].cache;
+                    int qOffset = r * qDim + h * headDim;
+                    Attention.attend(b.q, qOffset, cache.keys[l], cache.values[l], kvDim, kvOffset,
+                            positions[r] + 1, headDim, b.scores[h], b.att, qOffset);
                 }
             }
         });
-        Matmul.matmul(layer.wo(), s.att, n, s.proj);
-        addInPlace(s.x, s.proj, n * dim);
+        Matmul.matmul(layer.wo(), b.att, n, b.proj);
+        addInPlace(b.x, b.proj, n * dim);
     }
 
-    private void mlpBlock(InferenceState s, LayerWeights layer, int n) {
+    private void mlpBlock(ForwardBuffers b, LayerWeights layer, int n) {
         int dim = config.dim();
         int hiddenSize = n * config.hiddenDim();
-        for (int t = 0; t < n; t++) {
-            norm(s.xb, t * dim, s.x, t * dim, layer.ffnNormWeight(), layer.ffnNormBias());
+        for (int r = 0; r < n; r++) {
+            norm(b.xb, r * dim, b.x, r * dim, layer.ffnNormWeight(), layer.ffnNormBias());
         }
-        Matmul.matmul(layer.up(), s.xb, n, s.up);
+        Matmul.matmul(layer.up(), b.xb, n, b.up);
         if (config.mlpKind() == MlpKind.SILU_GATED) {
-            Matmul.matmul(layer.gate(), s.xb, n, s.hidden);
+            Matmul.matmul(layer.gate(), b.xb, n, b.hidden);
             for (int i = 0; i < hiddenSize; i++) {
-                float g = s.hidden[i];
-                s.hidden[i] = g / (1f + (float) Math.exp(-g)) * s.up[i];
+                float g = b.hidden[i];
+                b.hidden[i] = g / (1f + (float) Math.exp(-g)) * b.up[i];
             }
         } else {
             for (int i = 0; i < hiddenSize; i++) {
-                float r = Math.max(0f, s.up[i]);
-                s.hidden[i] = r * r;
+                float r = Math.max(0f, b.up[i]);
+                b.hidden[i] = r * r;
             }
         }
-        Matmul.matmul(layer.down(), s.hidden, n, s.proj);
-        addInPlace(s.x, s.proj, n * dim);
+        Matmul.matmul(layer.down(), b.hidden, n, b.proj);
+        addInPlace(b.x, b.proj, n * dim);
     }
 
     private void norm(float[] out, int outOffset, float[] x, int xOffset, float[] weight, float[] bias) {
