@@ -23,20 +23,35 @@ class EngineTest {
         return Golden.shared().resolve("scripted").resolve(name + ".gguf");
     }
 
+    /** The README's example, on a scripted model whose answer is known. */
     @Test
     void readmeExampleChatWithAnNpc() {
         try (Engine engine = Engine.load(scripted("greeting"))) {
             Chat npc = engine.newChat().system("You are Brakka, the village blacksmith.");
-            GenerationResult answer = npc.send("Can you fix my sword?", GenerationOptions.of(SamplingParams.GREEDY, 64))
-                    .result();
-            assertEquals("Greetings, stranger. The forge is hot today — mind the sparks! 🔥", answer.text());
-            assertEquals(FinishReason.STOP, answer.finishReason());
-            assertEquals(3, npc.messages().size());
-            assertEquals("assistant", npc.messages().get(2).role());
+            GenerationOptions options = GenerationOptions.of(SamplingParams.builder().temperature(0.7f).seed(1).build(),
+                    128);
+            StringBuilder streamed = new StringBuilder();
+            GenerationResult answer = npc.send("Can you fix my sword?", options).run(streamed::append);
+            String next = npc.send("How much?", options).text();
 
+            String expected = "Greetings, stranger. The forge is hot today — mind the sparks! 🔥";
+            assertEquals(expected, streamed.toString());
+            assertEquals(expected, next);
+            assertEquals(FinishReason.STOP, answer.finishReason());
+            assertEquals(5, npc.messages().size());
+            assertEquals("assistant", npc.messages().get(4).role());
+        }
+    }
+
+    @Test
+    void aFollowUpTurnReusesTheCachedPrompt() {
+        try (Engine engine = Engine.load(scripted("greeting"))) {
+            Chat npc = engine.newChat().system("You are Brakka, the village blacksmith.");
+            GenerationResult first = npc.send("Can you fix my sword?", GenerationOptions.of(SamplingParams.GREEDY, 64))
+                    .result();
             GenerationResult second = npc.send("And my shield?", GenerationOptions.of(SamplingParams.GREEDY, 64))
                     .result();
-            assertTrue(second.cachedPromptTokens() > answer.promptTokens() / 2,
+            assertTrue(second.cachedPromptTokens() > first.promptTokens() / 2,
                     "the second turn reuses the cached prefix, got " + second.cachedPromptTokens());
         }
     }
