@@ -1,6 +1,5 @@
 package dev.nemotron4j.tokenizer;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -83,7 +82,7 @@ final class RankedBpe {
                 prevUnk = false;
                 continue;
             }
-            if (byteFallback && addBytes(ch, initial)) {
+            if (byteFallback && vocab.addBytes(ch, initial)) {
                 prevUnk = false;
                 continue;
             }
@@ -135,19 +134,6 @@ final class RankedBpe {
             out.add(ids[i]);
         }
         return out.toArray();
-    }
-
-    private boolean addBytes(String ch, IntList out) {
-        byte[] bytes = ch.getBytes(StandardCharsets.UTF_8);
-        for (byte b : bytes) {
-            if (vocab.byteIds[b & 0xFF] < 0) {
-                return false;
-            }
-        }
-        for (byte b : bytes) {
-            out.add(vocab.byteIds[b & 0xFF]);
-        }
-        return true;
     }
 
     private void queue(LongHeap heap, int[] ids, int l, int r) {
