@@ -11,6 +11,7 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Unigram SentencePiece models built by hand (ModelProto bytes / tokenizer.json); expected segmentations are worked
@@ -91,9 +92,34 @@ class TokenizerUnigramTest {
         assertEquals("ab abc", tok.decode(tok.encode("ab abc", false, false)));
     }
 
+    /** A 256k-piece vocabulary (the Nemotron size) must load fast: lookup tables are built once, without boxing per piece pair. */
+    @Test
+    void bigVocabularyLoadsQuickly(@TempDir Path dir) throws IOException {
+        Object[][] pieces = new Object[256_000][];
+        pieces[0] = new Object[] {"<unk>", 0f, UNKNOWN};
+        for (int i = 1; i < 257; i++) {
+            pieces[i] = new Object[] {"<0x%02X>".formatted(i - 1), 0f, BYTE};
+        }
+        pieces[257] = new Object[] {"\u2581", -1f, NORMAL};
+        for (int i = 258; i < pieces.length; i++) {
+            pieces[i] = new Object[] {"\u2581" + Integer.toString(i, 36), (float) -i, NORMAL};
+        }
+        Path model = writeModel(dir, pieces, 2, true);
+        long t0 = System.nanoTime();
+        Tokenizer tok = TokenizerLoader.load(model);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertEquals(256_000, tok.vocabSize());
+        assertEquals("h\u00e9llo wo", tok.decode(tok.encode("h\u00e9llo wo", false, false)));
+        assertTrue(ms < 3000, "loading 256k pieces took " + ms + " ms");
+    }
+
     private static Path writeModel(Path dir, boolean byteFallback) throws IOException {
+        return writeModel(dir, PIECES, 1, byteFallback);
+    }
+
+    private static Path writeModel(Path dir, Object[][] pieces, int modelType, boolean byteFallback) throws IOException {
         ByteArrayOutputStream model = new ByteArrayOutputStream();
-        for (Object[] p : PIECES) {
+        for (Object[] p : pieces) {
             ByteArrayOutputStream piece = new ByteArrayOutputStream();
             bytesField(piece, 1, ((String) p[0]).getBytes(StandardCharsets.UTF_8));
             tag(piece, 2, 5);
@@ -105,7 +131,7 @@ class TokenizerUnigramTest {
             bytesField(model, 1, piece.toByteArray());
         }
         ByteArrayOutputStream trainer = new ByteArrayOutputStream();
-        varintField(trainer, 3, 1); // model_type UNIGRAM
+        varintField(trainer, 3, modelType); // 1 UNIGRAM, 2 BPE
         varintField(trainer, 35, byteFallback ? 1 : 0);
         bytesField(model, 2, trainer.toByteArray());
         ByteArrayOutputStream normalizer = new ByteArrayOutputStream();
