@@ -3,13 +3,21 @@ package dev.nemotron4j.tokenizer;
 import dev.nemotron4j.formats.gguf.GGUFFile;
 
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /** Builds a tokenizer from GGUF {@code tokenizer.ggml.*} metadata with llama.cpp's semantics. */
 final class GgufTokenizerLoader {
     private GgufTokenizerLoader() {
     }
+
+    /** Token texts llama.cpp treats as end of generation and forces to control type when loading any vocabulary. */
+    private static final Set<String> END_OF_GENERATION = Set.of("<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>",
+            "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>",
+            "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>");
 
     static Tokenizer load(GGUFFile gguf) {
         String where = gguf.path() + ": ";
@@ -25,6 +33,10 @@ final class GgufTokenizerLoader {
         }
         for (int i = 0; i < tokens.length; i++) {
             types[i] = codes == null ? TokenType.NORMAL : TokenType.fromCode(codes[i]);
+            // llama.cpp makes every token spelled like an end-of-generation marker a control token (llama-vocab.cpp)
+            if (END_OF_GENERATION.contains(tokens[i])) {
+                types[i] = TokenType.CONTROL;
+            }
         }
         float[] scores = gguf.has("tokenizer.ggml.scores") ? gguf.getFloatArray("tokenizer.ggml.scores") : new float[tokens.length];
         if (scores.length != tokens.length) {
@@ -51,7 +63,7 @@ final class GgufTokenizerLoader {
                 always.put(tokens[i], t == TokenType.USER_DEFINED);
             }
         }
-        SpecialSplitter splitter = new SpecialSplitter(specials, always);
+        SpecialSplitter splitter = new SpecialSplitter(specials, always, rstripTokens(gguf, specials.keySet()));
         boolean[] control = PipelineTokenizer.controlFlags(vocab);
 
         if (spm) {
@@ -83,6 +95,20 @@ final class GgufTokenizerLoader {
         };
         return new PipelineTokenizer(vocab, UnaryOperator.identity(), splitter, enc, PipelineTokenizer.byteLevelSurfaces(vocab), control,
                 false, bos, eos, addBos, addEos);
+    }
+
+    /**
+     * llama.cpp gives Phi-3 vocabularies (by model name) the RSTRIP attribute on all special tokens but
+     * {@code <unk>}, {@code <s>} and {@code <|endoftext|>}: whitespace after them is dropped when they are matched.
+     */
+    private static Set<String> rstripTokens(GGUFFile gguf, Set<String> specials) {
+        String name = gguf.getString("general.name", "").toLowerCase(Locale.ROOT);
+        if (!name.contains("phi-3") && !name.contains("phi3")) {
+            return Set.of();
+        }
+        Set<String> r = new HashSet<>(specials);
+        r.removeAll(Set.of("<unk>", "<s>", "<|endoftext|>"));
+        return r;
     }
 
     private static int id(GGUFFile gguf, String key, int n) {

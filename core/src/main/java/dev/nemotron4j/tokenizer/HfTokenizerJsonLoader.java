@@ -22,28 +22,17 @@ final class HfTokenizerJsonLoader {
     static Tokenizer load(JsonNode root, TokenizerConfig config) {
         JsonNode model = root.path("model");
         String type = model.path("type").asText("BPE");
-        if (!type.equals("BPE")) {
-            throw new TokenizerException("tokenizer.json: model type " + type + " is not supported (only BPE)");
+        boolean unigram = type.equals("Unigram");
+        if (!unigram && !type.equals("BPE")) {
+            throw new TokenizerException("tokenizer.json: model type " + type + " is not supported (only BPE and Unigram)");
         }
         if (!model.path("continuing_subword_prefix").isNull() && !model.path("continuing_subword_prefix").isMissingNode()
                 || !model.path("end_of_word_suffix").isNull() && !model.path("end_of_word_suffix").isMissingNode()) {
             throw new TokenizerException("tokenizer.json: BPE subword prefixes/suffixes are not supported");
         }
-        JsonNode vocabNode = model.path("vocab");
-        if (!vocabNode.isObject()) {
-            throw new TokenizerException("tokenizer.json: model.vocab is missing");
-        }
         Map<String, Integer> vocabMap = new HashMap<>();
-        int size = 0;
-        for (Iterator<Map.Entry<String, JsonNode>> it = vocabNode.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            int id = e.getValue().asInt(-1);
-            if (id < 0) {
-                throw new TokenizerException("tokenizer.json: bad id for vocab entry '" + e.getKey() + "'");
-            }
-            vocabMap.put(e.getKey(), id);
-            size = Math.max(size, id + 1);
-        }
+        Map<Integer, Double> unigramScores = new HashMap<>();
+        int size = unigram ? readUnigramVocab(model.path("vocab"), vocabMap, unigramScores) : readBpeVocab(model.path("vocab"), vocabMap);
         Map<String, Integer> added = new HashMap<>();
         Map<String, Boolean> addedAlways = new HashMap<>();
         List<JsonNode> addedNodes = new ArrayList<>();
@@ -79,22 +68,33 @@ final class HfTokenizerJsonLoader {
             }
         }
         String unkToken = model.path("unk_token").asText(null);
-        int unk = unkToken != null && vocabMap.containsKey(unkToken) ? vocabMap.get(unkToken)
+        int unk = unigram ? model.path("unk_id").asInt(-1)
+                : unkToken != null && vocabMap.containsKey(unkToken) ? vocabMap.get(unkToken)
                 : unkToken != null && added.containsKey(unkToken) ? added.get(unkToken) : -1;
+        if (unk >= size || unk >= 0 && pieces[unk] == null) {
+            throw new TokenizerException("tokenizer.json: unknown token id " + unk + " is not in the vocabulary");
+        }
         Vocab vocab = new Vocab(pieces, types, new float[size], unk);
 
-        String[][] merges = readMerges(model.path("merges"));
-        RankedBpe bpe = new RankedBpe(vocab, merges, model.path("ignore_merges").asBoolean(false), byteFallback,
-                model.path("fuse_unk").asBoolean(false), unk);
+        WordEncoder words;
+        if (unigram) {
+            double[] scores = new double[size];
+            unigramScores.forEach((id, score) -> scores[id] = score);
+            words = Unigram.huggingFace(vocab, scores, byteFallback)::encode;
+        } else {
+            String[][] merges = readMerges(model.path("merges"));
+            words = new RankedBpe(vocab, merges, model.path("ignore_merges").asBoolean(false), byteFallback,
+                    model.path("fuse_unk").asBoolean(false), unk)::encode;
+        }
         UnaryOperator<String> normalizer = normalizer(root.path("normalizer"));
         PreTokenizer pre = preTokenizer(root.path("pre_tokenizer"));
         PipelineTokenizer.FragmentEncoder enc = (text, atStart, afterSpecial, out) -> {
             String normalized = normalizer.apply(text);
             if (pre == null) {
-                bpe.encode(normalized, out);
+                words.encode(normalized, out);
             } else {
                 for (String word : pre.split(normalized, atStart)) {
-                    bpe.encode(word, out);
+                    words.encode(word, out);
                 }
             }
         };
@@ -132,6 +132,45 @@ final class HfTokenizerJsonLoader {
         return new PipelineTokenizer(vocab, UnaryOperator.identity(), new SpecialSplitter(added, addedAlways), enc,
                 surfaces, control, dec.stripLeadingSpace, bos, eos,
                 config.addBos(template[0] >= 0), config.addEos(template[1] >= 0));
+    }
+
+    /** The model step: one pre-tokenized word to ids. */
+    private interface WordEncoder {
+        void encode(String word, IntList out);
+    }
+
+    /** BPE {@code vocab}: an object piece -> id; returns the id range size. */
+    private static int readBpeVocab(JsonNode vocabNode, Map<String, Integer> vocabMap) {
+        if (!vocabNode.isObject()) {
+            throw new TokenizerException("tokenizer.json: model.vocab is missing");
+        }
+        int size = 0;
+        for (Iterator<Map.Entry<String, JsonNode>> it = vocabNode.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            int id = e.getValue().asInt(-1);
+            if (id < 0) {
+                throw new TokenizerException("tokenizer.json: bad id for vocab entry '" + e.getKey() + "'");
+            }
+            vocabMap.put(e.getKey(), id);
+            size = Math.max(size, id + 1);
+        }
+        return size;
+    }
+
+    /** Unigram {@code vocab}: a list of {@code [piece, score]}, the id being the position; returns its length. */
+    private static int readUnigramVocab(JsonNode vocabNode, Map<String, Integer> vocabMap, Map<Integer, Double> scores) {
+        if (!vocabNode.isArray()) {
+            throw new TokenizerException("tokenizer.json: model.vocab is missing");
+        }
+        for (int id = 0; id < vocabNode.size(); id++) {
+            JsonNode e = vocabNode.get(id);
+            if (!e.isArray() || e.size() != 2 || !e.get(0).isTextual() || !e.get(1).isNumber()) {
+                throw new TokenizerException("tokenizer.json: malformed Unigram vocab entry " + id + ": " + e);
+            }
+            vocabMap.putIfAbsent(e.get(0).asText(), id); // HF keeps the first id of a duplicate piece
+            scores.put(id, e.get(1).asDouble());
+        }
+        return vocabNode.size();
     }
 
     private static int firstPresent(Vocab vocab, String... pieces) {

@@ -1,7 +1,7 @@
 package dev.nemotron4j.tokenizer;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class RankedBpe {
     private static final int CACHE_LIMIT = 100_000;
     private static final int CACHED_WORD_LENGTH = 64;
+    private static final String SPACE = "\u2581";
 
     private final Vocab vocab;
     /** (left id, right id) -> rank; the merged id is {@code mergeResult[rank]}. */
@@ -23,6 +24,11 @@ final class RankedBpe {
     private final boolean fuseUnk;
     private final int unk;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+    /**
+     * Code points that some token has directly before a {@code ▁} (SentencePiece-derived vocabularies), or null
+     * when words are never split: see {@link #encode}.
+     */
+    private final BitSet joinsSpace;
 
     /** {@code merges[k] = {left, right}} piece strings in priority order; merges with a part or result outside the vocab are dropped. */
     RankedBpe(Vocab vocab, String[][] merges, boolean ignoreMerges, boolean byteFallback, boolean fuseUnk, int unk) {
@@ -42,9 +48,43 @@ final class RankedBpe {
                 ranks.putIfAbsent(pairKey(l, r), rank);
             }
         }
+        // with ignore_merges a word that is a token is emitted whole, so its parts must not be encoded alone
+        if (ignoreMerges || vocab.id(SPACE) < 0) {
+            this.joinsSpace = null;
+        } else {
+            this.joinsSpace = new BitSet();
+            for (String p : vocab.pieces) {
+                for (int i = p == null ? -1 : p.indexOf(SPACE, 1); i > 0; i = p.indexOf(SPACE, i + 1)) {
+                    joinsSpace.set(p.codePointBefore(i));
+                }
+            }
+        }
     }
 
+    /**
+     * Encodes one pre-tokenized word. Without a pre-tokenizer (SentencePiece-style vocabularies) the word is the whole
+     * text; it is cut before every {@code ▁} that follows a single-char token no token has before a {@code ▁}: a merge
+     * across that position would produce such a token, so the parts merge exactly as inside the whole word.
+     */
     void encode(String word, IntList out) {
+        if (joinsSpace == null) {
+            encodeCached(word, out);
+            return;
+        }
+        int from = 0;
+        for (int i = word.indexOf(SPACE, 1); i > 0; i = word.indexOf(SPACE, i + 1)) {
+            int cp = word.codePointBefore(i);
+            if (!joinsSpace.get(cp) && vocab.id(word.substring(i - Character.charCount(cp), i)) >= 0) {
+                encodeCached(word.substring(from, i), out);
+                from = i;
+            }
+        }
+        if (from < word.length()) {
+            encodeCached(word.substring(from), out);
+        }
+    }
+
+    private void encodeCached(String word, IntList out) {
         if (word.length() <= CACHED_WORD_LENGTH) {
             int[] ids = cache.get(word);
             if (ids == null) {
@@ -83,7 +123,7 @@ final class RankedBpe {
                 prevUnk = false;
                 continue;
             }
-            if (byteFallback && addBytes(ch, initial)) {
+            if (byteFallback && vocab.addBytes(ch, initial)) {
                 prevUnk = false;
                 continue;
             }
@@ -135,19 +175,6 @@ final class RankedBpe {
             out.add(ids[i]);
         }
         return out.toArray();
-    }
-
-    private boolean addBytes(String ch, IntList out) {
-        byte[] bytes = ch.getBytes(StandardCharsets.UTF_8);
-        for (byte b : bytes) {
-            if (vocab.byteIds[b & 0xFF] < 0) {
-                return false;
-            }
-        }
-        for (byte b : bytes) {
-            out.add(vocab.byteIds[b & 0xFF]);
-        }
-        return true;
     }
 
     private void queue(LongHeap heap, int[] ids, int l, int r) {

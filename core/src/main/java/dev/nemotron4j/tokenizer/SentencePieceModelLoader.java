@@ -11,7 +11,7 @@ import java.util.function.UnaryOperator;
 /**
  * Reads a SentencePiece {@code tokenizer.model} (protobuf {@code ModelProto}) and builds a tokenizer with
  * sentencepiece's semantics: normalise the whole text (extra-whitespace removal, dummy prefix, {@code ▁} escaping),
- * user-defined symbols as unbreakable pieces, then BPE by score.
+ * user-defined symbols as unbreakable pieces, then BPE by score or unigram Viterbi segmentation.
  */
 final class SentencePieceModelLoader {
     private SentencePieceModelLoader() {
@@ -174,9 +174,8 @@ final class SentencePieceModelLoader {
         if (pieces.isEmpty()) {
             throw new TokenizerException("tokenizer.model: no pieces (not a SentencePiece model?)");
         }
-        if (modelType != MODEL_BPE) {
-            throw new TokenizerException("tokenizer.model: model_type " + (modelType == MODEL_UNIGRAM ? "UNIGRAM" : modelType)
-                    + " is not supported (only SentencePiece BPE)");
+        if (modelType != MODEL_BPE && modelType != MODEL_UNIGRAM) {
+            throw new TokenizerException("tokenizer.model: model_type " + modelType + " is not supported (only BPE and UNIGRAM)");
         }
         if (charsmap.length > 0) {
             throw new TokenizerException("tokenizer.model: a precompiled normalization charsmap is not supported "
@@ -210,7 +209,14 @@ final class SentencePieceModelLoader {
             }
         }
         SpecialSplitter splitter = new SpecialSplitter(specials, always);
-        SentencePieceBpe bpe = new SentencePieceBpe(vocab, mergeable, byteFallback);
+        PipelineTokenizer.FragmentEncoder encoder;
+        if (modelType == MODEL_BPE) {
+            SentencePieceBpe bpe = new SentencePieceBpe(vocab, mergeable, byteFallback);
+            encoder = (text, atStart, afterSpecial, out) -> bpe.encode(text, out);
+        } else {
+            Unigram unigram = Unigram.sentencePiece(vocab, byteFallback);
+            encoder = (text, atStart, afterSpecial, out) -> unigram.encode(text, out);
+        }
         boolean dummy = addDummyPrefix;
         boolean removeWs = removeExtraWhitespaces;
         boolean escape = escapeWhitespaces;
@@ -227,7 +233,7 @@ final class SentencePieceModelLoader {
         };
         int bos = config.resolveId(vocab, config.bosToken(), config.bosId(), "<s>");
         int eos = config.resolveId(vocab, config.eosToken(), config.eosId(), "</s>");
-        return new PipelineTokenizer(vocab, normalizer, splitter, (text, atStart, afterSpecial, out) -> bpe.encode(text, out),
+        return new PipelineTokenizer(vocab, normalizer, splitter, encoder,
                 PipelineTokenizer.spmSurfaces(vocab, unkSurface), PipelineTokenizer.controlFlags(vocab), dummy || removeWs,
                 bos, eos, config.addBos(bos >= 0), config.addEos(false));
     }

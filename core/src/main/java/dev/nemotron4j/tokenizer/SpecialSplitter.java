@@ -5,13 +5,14 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Splits text around special/added token strings, leftmost-longest match first. Tokens flagged {@code always}
  * are matched regardless of the parse-special switch (user-defined symbols, HF non-special added tokens).
  */
 final class SpecialSplitter {
-    private record Entry(String text, int id, boolean always) {
+    private record Entry(String text, int id, boolean always, boolean rstrip) {
     }
 
     /** One piece of the split: raw text (id = -1) or a matched token. {@code start} is its offset in the input. */
@@ -24,11 +25,16 @@ final class SpecialSplitter {
     private final Map<Character, Entry[]> byFirstChar = new HashMap<>();
 
     SpecialSplitter(Map<String, Integer> tokens, Map<String, Boolean> always) {
+        this(tokens, always, Set.of());
+    }
+
+    /** @param rstrip tokens that swallow the ASCII whitespace following them (llama.cpp's RSTRIP attribute) */
+    SpecialSplitter(Map<String, Integer> tokens, Map<String, Boolean> always, Set<String> rstrip) {
         Map<Character, List<Entry>> lists = new HashMap<>();
         tokens.forEach((text, id) -> {
             if (!text.isEmpty()) {
                 lists.computeIfAbsent(text.charAt(0), c -> new ArrayList<>())
-                        .add(new Entry(text, id, always.getOrDefault(text, false)));
+                        .add(new Entry(text, id, always.getOrDefault(text, false), rstrip.contains(text)));
             }
         });
         lists.forEach((c, l) -> {
@@ -65,6 +71,9 @@ final class SpecialSplitter {
             }
             out.add(new Fragment(match.text, match.id, i));
             i += match.text.length();
+            while (match.rstrip && i < text.length() && " \t\n\u000B\f\r".indexOf(text.charAt(i)) >= 0) {
+                i++;
+            }
             rawStart = i;
         }
         if (rawStart < text.length()) {

@@ -1,5 +1,6 @@
 package dev.nemotron4j.tokenizer;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -41,6 +42,20 @@ final class Vocab {
     int id(String piece) {
         Integer id = ids.get(piece);
         return id == null ? -1 : id;
+    }
+
+    /** Appends the byte tokens of the UTF-8 bytes of {@code text}; false (and nothing added) if one is missing. */
+    boolean addBytes(String text, IntList out) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        for (byte b : bytes) {
+            if (byteIds[b & 0xFF] < 0) {
+                return false;
+            }
+        }
+        for (byte b : bytes) {
+            out.add(byteIds[b & 0xFF]);
+        }
+        return true;
     }
 
     /** NN for a piece of the form {@code <0xNN>}, else -1. */
