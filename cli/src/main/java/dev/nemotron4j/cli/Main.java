@@ -17,6 +17,7 @@ import java.io.PrintWriter;
                 TemplateCommand.class,
                 GenerateCommand.class,
                 ChatCommand.class,
+                ServeCommand.class,
         })
 public final class Main {
 
