@@ -12,6 +12,8 @@ import java.io.PrintWriter;
         subcommands = {
                 InspectCommand.class,
                 LogitsCommand.class,
+                SynthCommand.class,
+                BenchCommand.class,
         })
 public final class Main {
 
