@@ -167,7 +167,7 @@ final class BenchCommand implements Callable<Integer> {
      * cache) with the Vector API; best of five passes.
      */
     private static double memoryBandwidth() {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(PROBE_BYTES, 64);
             buffer.fill((byte) 1);
             int slices = Parallel.threads() * 16;
