@@ -18,7 +18,8 @@ const model = await llama.loadModel({modelPath, gpuLayers: 0});
 const loadSeconds = (performance.now() - t0) / 1000;
 const ctx = await model.createContext({contextSize: Math.max(pp, tg) + 16, batchSize: Math.max(pp, 1), threads});
 const seq = ctx.getSequence();
-const vocab = model.tokens.bos !== undefined ? model.fileInfo.metadata.tokenizer.ggml.tokens.length : 32000;
+const vocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+// ids from 4 up skip the special tokens, as llama-bench draws random ids
 const randomTokens = n => Array.from({length: n}, () => 4 + Math.floor(Math.random() * (vocab - 4)));
 
 async function promptRun() {

@@ -9,8 +9,7 @@ const [modelPath, tokenList, oursPath] = process.argv.slice(2);
 const tokens = tokenList.split(",").map(Number);
 const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error});
 const model = await llama.loadModel({modelPath});
-const vocab = model.fileInsights.metadata?.[model.fileInfo.metadata.general.architecture]?.vocab_size
-    ?? model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+const vocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
 const ctx = await model.createContext({contextSize: Math.max(256, tokens.length + 1), threads: 2});
 const out = await ctx.getSequence().controlledEvaluate(
     tokens.map(t => [t, {generateNext: {probabilities: true}}]));
@@ -21,7 +20,7 @@ let maxAbs = 0, argmaxAgree = 0;
 for (let p = 0; p < tokens.length; p++) {
     const probs = out[p].next.probabilities;
     const row = ours.subarray(p * vocab, (p + 1) * vocab);
-    const max = Math.max(...row);
+    const max = row.reduce((m, v) => Math.max(m, v), -Infinity);
     const lse = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
     let ourBest = 0;
     for (let i = 0; i < vocab; i++) if (row[i] > row[ourBest]) ourBest = i;

@@ -23,10 +23,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.DoubleAdder;
+import java.util.function.DoubleSupplier;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure prompt (pp) and decode (tg) throughput like llama-bench: random tokens, warm-up "
@@ -129,7 +131,7 @@ final class BenchCommand implements Callable<Integer> {
         return rng.ints(n, 0, m.config().vocabSize()).toArray();
     }
 
-    private static double median(int reps, java.util.function.DoubleSupplier run) {
+    private static double median(int reps, DoubleSupplier run) {
         double[] v = new double[reps];
         for (int i = 0; i < reps; i++) {
             v[i] = run.getAsDouble();
@@ -209,7 +211,7 @@ final class BenchCommand implements Callable<Integer> {
         for (TensorEntry t : m.file().tensors().values()) {
             types.merge(t.type().name(), t.data().byteSize(), Long::sum);
         }
-        String mainType = types.entrySet().stream().max(java.util.Map.Entry.comparingByValue()).orElseThrow().getKey();
+        String mainType = types.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("model", model.toString());

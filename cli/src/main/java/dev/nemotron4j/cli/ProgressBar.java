@@ -1,11 +1,14 @@
 package dev.nemotron4j.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 
 /**
- * A byte-count progress bar on stderr, redrawn in place with {@code \r} at most a few times a second. When the output
- * is not a terminal (a log file, a pipe) it prints nothing until {@link #finish}, which prints one summary line.
+ * A byte-count progress bar on stderr, redrawn in place with {@code \r} at most five times a second. When stderr is
+ * not a terminal (a log file, a pipe) it prints nothing until {@link #finish}, which prints one summary line.
  */
 final class ProgressBar {
     private static final long REDRAW_NANOS = 200_000_000L;
@@ -22,8 +25,17 @@ final class ProgressBar {
     ProgressBar(PrintStream out, String label) {
         this.out = out;
         this.label = label;
-        // System.console() is non-null when the JVM has a terminal; isTerminal() is false when a stream is redirected.
-        this.interactive = System.console() != null && System.console().isTerminal();
+        this.interactive = stderrIsTerminal();
+    }
+
+    /** Whether file descriptor 2 is a terminal (Linux: /proc names its target); false when it cannot tell. */
+    private static boolean stderrIsTerminal() {
+        try {
+            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
     }
 
     synchronized void update(long done, long total) {

@@ -147,12 +147,10 @@ public final class SyntheticModel {
         for (int i = 0; i < tensors.size(); i++) {
             TensorSpec t = tensors.get(i);
             int index = i;
-            writer.addTensor(t.name, t.type, t.shape(), out -> {
-                writeTensor(t, index, out, n -> {
-                    written[0] += n;
-                    progress.update(written[0], total);
-                });
-            });
+            writer.addTensor(t.name, t.type, t.shape(), out -> writeTensor(t, index, out, n -> {
+                written[0] += n;
+                progress.update(written[0], total);
+            }));
         }
         writer.write(path);
     }
