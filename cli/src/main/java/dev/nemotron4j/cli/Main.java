@@ -18,6 +18,8 @@ import java.io.PrintWriter;
                 GenerateCommand.class,
                 ChatCommand.class,
                 ServeCommand.class,
+                SynthCommand.class,
+                BenchCommand.class,
         })
 public final class Main {
 

@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 import static dev.nemotron4j.tensor.Simd.B;
 import static dev.nemotron4j.tensor.Simd.B_PARTS;
@@ -136,77 +137,153 @@ public final class Q4_KTensor extends WeightTensor {
     }
 
     /**
-     * Quantizes {@code n} values (a multiple of 256) into Q4_K blocks at {@code dst[dstOffset…]}. Simpler than ggml's
-     * make_qkx2 search (not byte-identical to llama-quantize): each 32-value sub-block spans [min(0, lo), hi] with 15
-     * steps; its step and −min are stored as 6-bit multiples of d and dmin, and values are rounded against the stored
-     * step and min.
+     * Quantizes {@code n} values (a multiple of 256) into Q4_K super-blocks at {@code dst[dstOffset…]}, as ggml's
+     * {@code quantize_row_q4_K_ref}: each 32-value sub-block gets a (scale, min) pair from a weighted least-squares
+     * search ({@link #makeQkx2Quants}); the eight pairs are then quantized to 6 bits against the block maxima.
      */
     public static void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long dstOffset) {
         if (n % QK != 0) {
-            throw new IllegalArgumentException("Q4_K quantizes whole blocks of " + QK + " values, got " + n);
+            throw new IllegalArgumentException("Q4_K quantizes whole super-blocks of " + QK + " values, got " + n);
         }
-        float[] steps = new float[8];
+        int[] levels = new int[QK];
+        int[] aux = new int[32];
+        float[] weights = new float[32];
+        float[] scales = new float[8];
         float[] mins = new float[8];
+        byte[] packed = new byte[12];
         for (int b = 0; b < n / QK; b++) {
-            int s = srcOffset + b * QK;
+            int x = srcOffset + b * QK;
             long block = dstOffset + (long) b * BLOCK_BYTES;
-            float maxStep = 0f;
+            float maxScale = 0f;
             float maxMin = 0f;
-            for (int sub = 0; sub < 8; sub++) {
-                float lo = 0f;
-                float hi = -Float.MAX_VALUE;
-                for (int j = s + 32 * sub; j < s + 32 * sub + 32; j++) {
-                    lo = Math.min(lo, src[j]);
-                    hi = Math.max(hi, src[j]);
+            for (int j = 0; j < 8; j++) {
+                float sumX2 = 0f;
+                for (int l = 0; l < 32; l++) {
+                    sumX2 += src[x + 32 * j + l] * src[x + 32 * j + l];
                 }
-                steps[sub] = (hi - lo) / 15f;
-                mins[sub] = -lo;
-                maxStep = Math.max(maxStep, steps[sub]);
-                maxMin = Math.max(maxMin, mins[sub]);
+                float avX = (float) Math.sqrt(sumX2 / 32);
+                for (int l = 0; l < 32; l++) {
+                    weights[l] = avX + Math.abs(src[x + 32 * j + l]);
+                }
+                scales[j] = makeQkx2Quants(src, x + 32 * j, weights, levels, 32 * j, mins, j, aux);
+                maxScale = Math.max(maxScale, scales[j]);
+                maxMin = Math.max(maxMin, mins[j]);
             }
-            Simd.putF16(dst, block, maxStep / 63f);
+            float invScale = maxScale > 0 ? 63f / maxScale : 0f;
+            float invMin = maxMin > 0 ? 63f / maxMin : 0f;
+            Arrays.fill(packed, (byte) 0);
+            for (int j = 0; j < 8; j++) {
+                int ls = Math.min(63, nearestInt(invScale * scales[j]));
+                int lm = Math.min(63, nearestInt(invMin * mins[j]));
+                if (j < 4) {
+                    packed[j] = (byte) ls;
+                    packed[j + 4] = (byte) lm;
+                } else {
+                    packed[j + 4] = (byte) ((ls & 0xf) | (lm & 0xf) << 4);
+                    packed[j - 4] |= (byte) ((ls >> 4) << 6);
+                    packed[j] |= (byte) ((lm >> 4) << 6);
+                }
+            }
+            Simd.putF16(dst, block, maxScale / 63f);
             Simd.putF16(dst, block + 2, maxMin / 63f);
+            MemorySegment.copy(MemorySegment.ofArray(packed), 0, dst, block + 4, 12);
+            // Requantize against the 6-bit scales actually stored, as ggml does.
             float d = Simd.f16(dst, block);
             float dmin = Simd.f16(dst, block + 2);
-            long scales = block + 4;
-            dst.asSlice(scales, 12).fill((byte) 0);
-            for (int sub = 0; sub < 8; sub++) {
-                // the step rounds up so the range still fits 15 steps; the min rounds to nearest
-                int sc = d != 0f ? Math.min(63, (int) Math.ceil(steps[sub] / d)) : 0;
-                int m = dmin != 0f ? Math.min(63, Math.round(mins[sub] / dmin)) : 0;
-                putScaleMin(dst, scales, sub, sc, m);
+            for (int j = 0; j < 8; j++) {
+                float dj = d * scale(dst, block + 4, j);
+                if (dj == 0f) {
+                    continue;
+                }
+                float mj = dmin * min(dst, block + 4, j);
+                for (int l = 0; l < 32; l++) {
+                    levels[32 * j + l] = Math.max(0, Math.min(15, nearestInt((src[x + 32 * j + l] + mj) / dj)));
+                }
             }
             for (int g = 0; g < 4; g++) {
-                float step1 = d * scale(dst, scales, 2 * g);
-                float min1 = dmin * min(dst, scales, 2 * g);
-                float step2 = d * scale(dst, scales, 2 * g + 1);
-                float min2 = dmin * min(dst, scales, 2 * g + 1);
                 for (int l = 0; l < 32; l++) {
-                    int q0 = nibble(src[s + 64 * g + l], step1, min1);
-                    int q1 = nibble(src[s + 64 * g + 32 + l], step2, min2);
-                    dst.set(ValueLayout.JAVA_BYTE, block + 16 + 32 * g + l, (byte) (q0 | q1 << 4));
+                    int q = levels[64 * g + l] | levels[64 * g + 32 + l] << 4;
+                    dst.set(ValueLayout.JAVA_BYTE, block + 16 + 32 * g + l, (byte) q);
                 }
             }
         }
     }
 
-    private static int nibble(float x, float step, float min) {
-        return step != 0f ? Math.clamp(Math.round((x + min) / step), 0, 15) : 0;
-    }
-
-    /** The inverse of {@link #scale}/{@link #min}: 6-bit scale and min of sub-block {@code s} into the 12 bytes. */
-    static void putScaleMin(MemorySegment dst, long scales, int s, int sc, int m) {
-        if (s < 4) {
-            orByte(dst, scales + s, sc);
-            orByte(dst, scales + s + 4, m);
-        } else {
-            orByte(dst, scales + s + 4, (sc & 0x0f) | (m & 0x0f) << 4);
-            orByte(dst, scales + s - 4, (sc >>> 4) << 6);
-            orByte(dst, scales + s, (m >>> 4) << 6);
+    /**
+     * ggml's {@code make_qkx2_quants(32, 15, x, weights, L, &min, Laux, -1, 0.1, 20, false)}: levels in [0, 15] for
+     * x ≈ scale·L − min, trying 21 candidate scales and keeping the one with the least weighted squared error.
+     * Writes the levels to {@code levels[lOffset…]}, −min to {@code mins[m]}, and returns the scale.
+     */
+    private static float makeQkx2Quants(float[] src, int x, float[] weights, int[] levels, int lOffset,
+                                        float[] mins, int m, int[] aux) {
+        final int n = 32;
+        final int nmax = 15;
+        float min = src[x];
+        float max = src[x];
+        float sumW = weights[0];
+        float sumX = sumW * src[x];
+        for (int i = 1; i < n; i++) {
+            float v = src[x + i];
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+            sumW += weights[i];
+            sumX += weights[i] * v;
         }
+        min = Math.min(min, 0f);
+        if (max == min) {
+            Arrays.fill(levels, lOffset, lOffset + n, 0);
+            mins[m] = -min;
+            return 0f;
+        }
+        float iscale = nmax / (max - min);
+        float scale = 1 / iscale;
+        float bestError = 0f;
+        for (int i = 0; i < n; i++) {
+            int l = Math.max(0, Math.min(nmax, nearestInt(iscale * (src[x + i] - min))));
+            levels[lOffset + i] = l;
+            float diff = scale * l + min - src[x + i];
+            bestError += weights[i] * diff * diff;
+        }
+        for (int step = 0; step <= 20; step++) {
+            iscale = (-1f + 0.1f * step + nmax) / (max - min);
+            float sumL = 0f;
+            float sumL2 = 0f;
+            float sumXL = 0f;
+            for (int i = 0; i < n; i++) {
+                int l = Math.max(0, Math.min(nmax, nearestInt(iscale * (src[x + i] - min))));
+                aux[i] = l;
+                float w = weights[i];
+                sumL += w * l;
+                sumL2 += w * l * l;
+                sumXL += w * l * src[x + i];
+            }
+            float det = sumW * sumL2 - sumL * sumL;
+            if (det > 0) {
+                float thisScale = (sumW * sumXL - sumX * sumL) / det;
+                float thisMin = (sumL2 * sumX - sumL * sumXL) / det;
+                if (thisMin > 0) {
+                    thisMin = 0;
+                    thisScale = sumXL / sumL2;
+                }
+                float error = 0f;
+                for (int i = 0; i < n; i++) {
+                    float diff = thisScale * aux[i] + thisMin - src[x + i];
+                    error += weights[i] * diff * diff;
+                }
+                if (error < bestError) {
+                    System.arraycopy(aux, 0, levels, lOffset, n);
+                    bestError = error;
+                    scale = thisScale;
+                    min = thisMin;
+                }
+            }
+        }
+        mins[m] = -min;
+        return scale;
     }
 
-    private static void orByte(MemorySegment dst, long at, int bits) {
-        dst.set(ValueLayout.JAVA_BYTE, at, (byte) (dst.get(ValueLayout.JAVA_BYTE, at) | bits));
+    /** ggml's nearest_int: round half to even, like its float magic-number trick. */
+    private static int nearestInt(float v) {
+        return (int) Math.rint(v);
     }
 }
