@@ -5,7 +5,6 @@ import dev.nemotron4j.Nemotron4jException;
 import dev.nemotron4j.model.ForwardBuffers;
 import dev.nemotron4j.model.InferenceState;
 import dev.nemotron4j.model.Transformer;
-import dev.nemotron4j.tokenizer.StreamingDecoder;
 import dev.nemotron4j.tokenizer.Tokenizer;
 
 import java.util.ArrayDeque;
@@ -175,7 +174,7 @@ public final class BatchScheduler implements AutoCloseable {
                 job.result.complete(job.emptyResult(FinishReason.CANCELLED));
                 continue;
             }
-            job.start(slot.state.keepCommonPrefix(job.prompt), slot.state.cache().capacity());
+            job.start(slot.state.keepCommonPrefix(job.prompt));
             slot.job = job;
             active++;
         }
@@ -266,31 +265,16 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    /** Samples the next token of the slot's request from one row of logits and applies the stop rules. */
+    /** Chooses the next token of the slot's request from one row of logits and applies the stop rules. */
     private void accept(Slot slot, float[] logits, int offset) {
         Job job = slot.job;
         try {
-            int token = job.sampler.sample(logits, offset, job.history, job.historyLength);
-            if (token == tokenizer.eos() || job.options.stopTokens().contains(token)) {
-                finish(slot, FinishReason.STOP);
-                return;
-            }
-            int topLogprobs = job.options.sampling().topLogprobs();
-            TokenLogprob lp = topLogprobs >= 0 ? job.sampler.logprob(logits, offset, token, topLogprobs) : null;
-            if (lp != null) {
-                job.logprobs.add(lp);
-            }
-            job.history[job.historyLength++] = token;
-            job.listener.onToken(token, lp);
-            job.emit(job.stops.push(job.decoder.push(token)));
-            if (job.stops.stopped()) {
-                finish(slot, FinishReason.STOP);
-            } else if (job.generated() >= job.options.maxTokens()) {
-                finish(slot, FinishReason.LENGTH);
-            } else if (slot.state.position() >= slot.state.cache().capacity()) {
-                finish(slot, FinishReason.CONTEXT_FULL);
+            FinishReason reason = job.decoding.accept(logits, offset, slot.state.position(),
+                    slot.state.cache().capacity());
+            if (reason != null) {
+                finish(slot, reason);
             } else {
-                job.pending = token;
+                job.pending = job.decoding.lastToken();
             }
         } catch (RuntimeException e) {
             fail(slot, e);
@@ -301,10 +285,7 @@ public final class BatchScheduler implements AutoCloseable {
         Job job = slot.job;
         release(slot);
         try {
-            if (!job.stops.stopped()) {
-                job.emit(job.stops.push(job.decoder.flush()));
-                job.emit(job.stops.flush());
-            }
+            job.decoding.flush();
             job.result.complete(job.toResult(reason));
         } catch (RuntimeException e) {
             job.result.completeExceptionally(e);
@@ -366,14 +347,7 @@ public final class BatchScheduler implements AutoCloseable {
         private final AtomicBoolean cancelled = new AtomicBoolean();
         private final CompletableFuture<GenerationResult> result = new CompletableFuture<>();
         private final long submitted = System.nanoTime();
-        // Decoding state, touched by the scheduler thread only.
-        private Sampler sampler;
-        private StreamingDecoder decoder;
-        private StopMatcher stops;
-        private final StringBuilder text = new StringBuilder();
-        private final List<TokenLogprob> logprobs = new ArrayList<>();
-        private int[] history;
-        private int historyLength;
+        private Decoding decoding; // touched by the scheduler thread only
         private int cached;
         private int pending = -1; // sampled but not yet evaluated; -1 while the prompt is being evaluated
         private long started;
@@ -398,33 +372,16 @@ public final class BatchScheduler implements AutoCloseable {
             return prompt.length;
         }
 
-        private void start(int cachedTokens, int capacity) {
+        private void start(int cachedTokens) {
             cached = cachedTokens;
             started = System.nanoTime();
-            sampler = new Sampler(options.sampling(), transformer.config().vocabSize());
-            decoder = tokenizer.streamingDecoder();
-            stops = new StopMatcher(options.stops());
-            history = Arrays.copyOf(prompt, prompt.length + Math.min(options.maxTokens(), capacity));
-            historyLength = prompt.length;
-        }
-
-        private int generated() {
-            return historyLength - prompt.length;
-        }
-
-        private void emit(String piece) {
-            if (!piece.isEmpty()) {
-                text.append(piece);
-                listener.onText(piece);
-            }
+            decoding = new Decoding(prompt, options, tokenizer, transformer.config().vocabSize(), listener);
         }
 
         private GenerationResult toResult(FinishReason reason) {
             long end = System.nanoTime();
             long promptEnd = promptDone == 0 ? end : promptDone;
-            return new GenerationResult(Arrays.copyOfRange(history, prompt.length, historyLength), text.toString(),
-                    reason, prompt.length, cached, (promptEnd - started) / 1e6, (end - promptEnd) / 1e6,
-                    List.copyOf(logprobs));
+            return decoding.result(reason, cached, (promptEnd - started) / 1e6, (end - promptEnd) / 1e6);
         }
 
         private GenerationResult emptyResult(FinishReason reason) {

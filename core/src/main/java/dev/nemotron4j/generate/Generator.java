@@ -3,12 +3,9 @@ package dev.nemotron4j.generate;
 import dev.nemotron4j.InvalidInputException;
 import dev.nemotron4j.model.InferenceState;
 import dev.nemotron4j.model.Transformer;
-import dev.nemotron4j.tokenizer.StreamingDecoder;
 import dev.nemotron4j.tokenizer.Tokenizer;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -45,13 +42,7 @@ public final class Generator {
             throw new InvalidInputException("the prompt has " + prompt.length + " tokens but the context holds "
                     + capacity + " (at least one more is needed to generate)");
         }
-        int vocab = transformer.config().vocabSize();
-        Sampler sampler = new Sampler(options.sampling(), vocab);
-        StreamingDecoder decoder = tokenizer.streamingDecoder();
-        StopMatcher stops = new StopMatcher(options.stops());
-        int topLogprobs = options.sampling().topLogprobs();
-        List<TokenLogprob> logprobs = new ArrayList<>();
-
+        Decoding decoding = new Decoding(prompt, options, tokenizer, transformer.config().vocabSize(), listener);
         long t0 = System.nanoTime();
         int cached = state.keepCommonPrefix(prompt);
         int[] suffix = Arrays.copyOfRange(prompt, cached, prompt.length);
@@ -59,52 +50,20 @@ public final class Generator {
         float[] logits = transformer.forward(state, suffix, false);
         long t1 = System.nanoTime();
 
-        int[] history = Arrays.copyOf(prompt, prompt.length + options.maxTokens());
-        int historyLength = prompt.length;
-        int generated = 0;
-        StringBuilder text = new StringBuilder();
-        FinishReason reason = null;
-        while (reason == null) {
+        FinishReason reason;
+        while (true) {
             if (cancelled.getAsBoolean()) {
                 reason = FinishReason.CANCELLED;
                 break;
             }
-            int token = sampler.sample(logits, 0, history, historyLength);
-            if (token == tokenizer.eos() || options.stopTokens().contains(token)) {
-                reason = FinishReason.STOP;
+            reason = decoding.accept(logits, 0, state.position(), capacity);
+            if (reason != null) {
                 break;
             }
-            TokenLogprob lp = topLogprobs >= 0 ? sampler.logprob(logits, 0, token, topLogprobs) : null;
-            if (lp != null) {
-                logprobs.add(lp);
-            }
-            history[historyLength++] = token;
-            generated++;
-            listener.onToken(token, lp);
-            emit(stops.push(decoder.push(token)), text, listener);
-            if (stops.stopped()) {
-                reason = FinishReason.STOP;
-            } else if (generated >= options.maxTokens()) {
-                reason = FinishReason.LENGTH;
-            } else if (state.position() >= capacity) {
-                reason = FinishReason.CONTEXT_FULL;
-            } else {
-                logits = transformer.forward(state, new int[] {token}, false);
-            }
+            logits = transformer.forward(state, new int[] {decoding.lastToken()}, false);
         }
-        if (!stops.stopped()) {
-            emit(stops.push(decoder.flush()), text, listener);
-            emit(stops.flush(), text, listener);
-        }
+        decoding.flush();
         long t2 = System.nanoTime();
-        return new GenerationResult(Arrays.copyOfRange(history, prompt.length, historyLength), text.toString(),
-                reason, prompt.length, cached, (t1 - t0) / 1e6, (t2 - t1) / 1e6, List.copyOf(logprobs));
-    }
-
-    private static void emit(String piece, StringBuilder text, GenerationListener listener) {
-        if (!piece.isEmpty()) {
-            text.append(piece);
-            listener.onText(piece);
-        }
+        return decoding.result(reason, cached, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
     }
 }
