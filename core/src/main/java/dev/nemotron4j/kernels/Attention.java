@@ -1,8 +1,69 @@
 package dev.nemotron4j.kernels;
 
-/** Causal scaled dot-product attention of one query head over cached keys and values. */
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Causal scaled dot-product attention over cached keys and values. */
 public final class Attention {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** One reusable job per calling thread, so attention allocates nothing. */
+    private static final ThreadLocal<Heads> JOB = ThreadLocal.withInitial(Heads::new);
+
     private Attention() {
+    }
+
+    /**
+     * Attention of {@code n} new query tokens (at positions start … start+n−1) with {@code heads} query heads each, in
+     * parallel over heads. Query head h uses kv head h / group; token t attends to positions [0, start + t].
+     * q and out are [n][heads·headDim]; {@code scores[h]} holds at least start + n floats.
+     */
+    public static void attendAll(float[] q, float[] keys, float[] values, int kvDim, int heads, int group,
+                                 int headDim, int n, int start, float[][] scores, float[] out) {
+        Heads job = JOB.get();
+        job.q = q;
+        job.keys = keys;
+        job.values = values;
+        job.kvDim = kvDim;
+        job.group = group;
+        job.headDim = headDim;
+        job.qDim = heads * headDim;
+        job.n = n;
+        job.start = start;
+        job.scores = scores;
+        job.out = out;
+        Parallel.forRange(heads, 1, job);
+        job.q = null;
+        job.keys = null;
+        job.values = null;
+        job.scores = null;
+        job.out = null;
+    }
+
+    private static final class Heads implements Parallel.RangeBody {
+        float[] q;
+        float[] keys;
+        float[] values;
+        int kvDim;
+        int group;
+        int headDim;
+        int qDim;
+        int n;
+        int start;
+        float[][] scores;
+        float[] out;
+
+        @Override
+        public void run(int fromHead, int toHead) {
+            for (int h = fromHead; h < toHead; h++) {
+                int kvOffset = (h / group) * headDim;
+                for (int t = 0; t < n; t++) {
+                    int qOffset = t * qDim + h * headDim;
+                    attend(q, qOffset, keys, values, kvDim, kvOffset, start + t + 1, headDim, scores[h], out,
+                            qOffset);
+                }
+            }
+        }
     }
 
     /**
@@ -14,12 +75,7 @@ public final class Attention {
         float scale = (float) (1.0 / Math.sqrt(headDim));
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < positions; j++) {
-            int k = j * kvDim + kvOffset;
-            float s = 0f;
-            for (int i = 0; i < headDim; i++) {
-                s += q[qOffset + i] * keys[k + i];
-            }
-            s *= scale;
+            float s = dot(q, qOffset, keys, j * kvDim + kvOffset, headDim) * scale;
             scores[j] = s;
             max = Math.max(max, s);
         }
@@ -32,11 +88,33 @@ public final class Attention {
         float inv = 1f / sum;
         java.util.Arrays.fill(out, outOffset, outOffset + headDim, 0f);
         for (int j = 0; j < positions; j++) {
-            float p = scores[j] * inv;
-            int v = j * kvDim + kvOffset;
-            for (int i = 0; i < headDim; i++) {
-                out[outOffset + i] += p * values[v + i];
-            }
+            axpy(scores[j] * inv, values, j * kvDim + kvOffset, out, outOffset, headDim);
+        }
+    }
+
+    /** Σ a[ao + i] · b[bo + i] for i in [0, len). */
+    static float dot(float[] a, int ao, float[] b, int bo, int len) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= len - F.length(); i += F.length()) {
+            acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            s += a[ao + i] * b[bo + i];
+        }
+        return s;
+    }
+
+    /** y[yo + i] += alpha · x[xo + i] for i in [0, len). */
+    static void axpy(float alpha, float[] x, int xo, float[] y, int yo, int len) {
+        FloatVector a = FloatVector.broadcast(F, alpha);
+        int i = 0;
+        for (; i <= len - F.length(); i += F.length()) {
+            FloatVector.fromArray(F, x, xo + i).fma(a, FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
+        }
+        for (; i < len; i++) {
+            y[yo + i] += alpha * x[xo + i];
         }
     }
 }

@@ -4,7 +4,6 @@ import dev.nemotron4j.InvalidInputException;
 import dev.nemotron4j.kernels.Attention;
 import dev.nemotron4j.kernels.Matmul;
 import dev.nemotron4j.kernels.Norms;
-import dev.nemotron4j.kernels.Parallel;
 import dev.nemotron4j.kernels.Rope;
 import dev.nemotron4j.model.ModelConfig.MlpKind;
 import dev.nemotron4j.model.ModelConfig.NormKind;
@@ -94,17 +93,8 @@ public final class Transformer {
             System.arraycopy(s.k, t * kvDim, keys, (start + t) * kvDim, kvDim);
             System.arraycopy(s.v, t * kvDim, values, (start + t) * kvDim, kvDim);
         }
-        int group = config.groupSize();
-        Parallel.forRange(config.heads(), 1, (fromHead, toHead) -> {
-            for (int h = fromHead; h < toHead; h++) {
-                int kvOffset = (h / group) * headDim;
-                for (int t = 0; t < n; t++) {
-                    int qOffset = t * config.qDim() + h * headDim;
-                    Attention.attend(s.q, qOffset, keys, values, kvDim, kvOffset, start + t + 1, headDim,
-                            s.scores[h], s.att, qOffset);
-                }
-            }
-        });
+        Attention.attendAll(s.q, keys, values, kvDim, config.heads(), config.groupSize(), headDim, n, start,
+                s.scores, s.att);
         Matmul.matmul(layer.wo(), s.att, n, s.proj);
         addInPlace(s.x, s.proj, n * dim);
     }
