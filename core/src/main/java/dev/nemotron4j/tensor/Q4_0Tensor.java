@@ -30,41 +30,75 @@ public final class Q4_0Tensor extends WeightTensor {
 
     @Override
     public float dot(int row, float[] x, int xOffset) {
+        float[] sums = new float[cols / QK];
+        blockSums(x, xOffset, sums);
+        return dot(row, x, xOffset, sums);
+    }
+
+    /**
+     * Σ_b d_b · (Σ_j nibble_j · x_j − 8 · Σ_j x_j) with the per-block sums of x given: leaving the −8 to the scalar
+     * side saves two vector ops per block, and the decode kernel is bound by vector ops.
+     */
+    private float dot(int row, float[] x, int xOffset, float[] sums) {
         long base = rowOffset(row);
         int blocks = cols / QK;
         FloatVector acc = FloatVector.zero(F);
+        float offset = 0f;
         for (int b = 0; b < blocks; b++) {
             long block = base + (long) b * BLOCK_BYTES;
             int xb = xOffset + b * QK;
             FloatVector sum = FloatVector.zero(F);
             for (int j = 0; j < QK / 2; j += L) {
                 IntVector q = quants(block, j);
-                sum = low(q).fma(FloatVector.fromArray(F, x, xb + j), sum);
-                sum = high(q).fma(FloatVector.fromArray(F, x, xb + j + QK / 2), sum);
+                sum = Simd.toFloats(q.and(0x0f)).fma(FloatVector.fromArray(F, x, xb + j), sum);
+                sum = Simd.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(0x0f))
+                        .fma(FloatVector.fromArray(F, x, xb + j + QK / 2), sum);
             }
-            acc = sum.fma(FloatVector.broadcast(F, Simd.f16(data, block)), acc);
+            float d = Simd.f16(data, block);
+            acc = sum.fma(FloatVector.broadcast(F, d), acc);
+            offset += d * sums[b];
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD) - 8f * offset;
     }
+
+    private void blockSums(float[] x, int xOffset, float[] sums) {
+        for (int b = 0; b < cols / QK; b++) {
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < QK; j += L) {
+                s = s.add(FloatVector.fromArray(F, x, xOffset + b * QK + j));
+            }
+            sums[b] = s.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    /** Per-thread scratch for {@link #blockSums}, so a decode matmul allocates nothing. */
+    private static final ThreadLocal<float[][]> SUMS = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**
      * Several vectors at once: each block is decoded to floats once and multiplied into a tile of {@link #TILE}
-     * vectors, so the decoding cost is shared and the row is read once per tile while it sits in L1.
+     * vectors, so the decoding cost is shared and the row is read once per tile while it sits in L1. Vectors left
+     * over (all of them when decoding) use the single-vector kernel.
      */
     @Override
     public void matmul(float[] x, int n, float[] out, int from, int to) {
+        int tiled = n - n % TILE;
         for (int r0 = from; r0 < to; r0 += ROW_BLOCK) {
             int r1 = Math.min(to, r0 + ROW_BLOCK);
-            int t = 0;
-            for (; t + TILE <= n; t += TILE) {
+            for (int t = 0; t < tiled; t += TILE) {
                 for (int r = r0; r < r1; r++) {
                     dotTile(r, x, t, out);
                 }
             }
-            for (; t < n; t++) {
-                for (int r = r0; r < r1; r++) {
-                    out[t * rows + r] = dot(r, x, t * cols);
-                }
+        }
+        float[][] scratch = SUMS.get();
+        if (scratch[0].length < cols / QK) {
+            scratch[0] = new float[cols / QK];
+        }
+        float[] sums = scratch[0];
+        for (int t = tiled; t < n; t++) {
+            blockSums(x, t * cols, sums);
+            for (int r = from; r < to; r++) {
+                out[t * rows + r] = dot(r, x, t * cols, sums);
             }
         }
     }
@@ -104,10 +138,10 @@ public final class Q4_0Tensor extends WeightTensor {
         out[(t0 + 7) * rows + row] = a7.reduceLanes(VectorOperators.ADD);
     }
 
-    /** Bytes j … j+L−1 of a block's qs, zero-extended to ints (int ops avoid x86's missing byte shifts). */
+    /** Bytes j … j+L−1 of a block's qs as ints (int ops avoid x86's missing byte shifts); bits 0-7 are the byte. */
     private IntVector quants(long block, int j) {
         int inLoad = j % B.length();
-        return Simd.toInts(Simd.bytes(data, block + 2 + j - inLoad), inLoad / L).and(0xff);
+        return Simd.toInts(Simd.bytes(data, block + 2 + j - inLoad), inLoad / L);
     }
 
     private static FloatVector low(IntVector q) {
@@ -115,7 +149,7 @@ public final class Q4_0Tensor extends WeightTensor {
     }
 
     private static FloatVector high(IntVector q) {
-        return Simd.toFloats(q.lanewise(VectorOperators.LSHR, 4).sub(8));
+        return Simd.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(0x0f).sub(8));
     }
 
     @Override
