@@ -51,6 +51,7 @@ public final class Generator {
         long t1 = System.nanoTime();
 
         FinishReason reason;
+        int[] next = new int[1];
         while (true) {
             if (cancelled.getAsBoolean()) {
                 reason = FinishReason.CANCELLED;
@@ -60,7 +61,8 @@ public final class Generator {
             if (reason != null) {
                 break;
             }
-            logits = transformer.forward(state, new int[] {decoding.lastToken()}, false);
+            next[0] = decoding.lastToken();
+            logits = transformer.forward(state, next, false);
         }
         decoding.flush();
         long t2 = System.nanoTime();

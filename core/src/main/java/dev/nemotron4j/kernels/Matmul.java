@@ -4,22 +4,37 @@ import dev.nemotron4j.tensor.WeightTensor;
 
 /** y = W·x for a batch of activation vectors. */
 public final class Matmul {
+    /** One reusable job per calling thread, so a matmul allocates nothing. */
+    private static final ThreadLocal<Job> JOB = ThreadLocal.withInitial(Job::new);
+
     private Matmul() {
     }
 
     /**
      * For each of the {@code n} vectors x_t = x[t·cols …] computes out[t·rows + r] = W[r]·x_t. Rows of W are split
-     * over threads and each row is applied to the whole batch while it is in cache, so W is read once per call.
+     * over threads; each format's {@link WeightTensor#matmul} reads a row once for a whole tile of vectors.
      */
     public static void matmul(WeightTensor w, float[] x, int n, float[] out) {
-        int rows = w.rows();
-        int cols = w.cols();
-        Parallel.forRange(rows, 16, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                for (int t = 0; t < n; t++) {
-                    out[t * rows + r] = w.dot(r, x, t * cols);
-                }
-            }
-        });
+        Job job = JOB.get();
+        job.w = w;
+        job.x = x;
+        job.n = n;
+        job.out = out;
+        Parallel.forRange(w.rows(), 16, job);
+        job.w = null;
+        job.x = null;
+        job.out = null;
+    }
+
+    private static final class Job implements Parallel.RangeBody {
+        WeightTensor w;
+        float[] x;
+        int n;
+        float[] out;
+
+        @Override
+        public void run(int from, int to) {
+            w.matmul(x, n, out, from, to);
+        }
     }
 }

@@ -1,11 +1,14 @@
 package dev.nemotron4j.kernels;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.stream.IntStream;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * Splits index ranges over a pool of worker threads: the machine's cores by default, or the count set with
- * {@link #setThreads} or the {@code nemotron4j.threads} system property.
+ * Splits index ranges over a fixed pool of platform threads, one per core by default; the calling thread works too.
+ * A parallel region costs microseconds: workers spin briefly for the next region before parking, chunks are claimed
+ * from one atomic ticket, and nothing is allocated per region. Regions from different callers run one at a time;
+ * a region started from inside a region runs on the calling thread.
  */
 public final class Parallel {
 
@@ -15,26 +18,24 @@ public final class Parallel {
         void run(int from, int to);
     }
 
-    private static volatile int threads = Math.max(1,
-            Integer.getInteger("nemotron4j.threads", Runtime.getRuntime().availableProcessors()));
-    private static volatile ForkJoinPool pool = new ForkJoinPool(threads);
+    private static volatile Pool pool = new Pool(Runtime.getRuntime().availableProcessors());
 
     private Parallel() {
     }
 
+    /** Threads used by parallel regions, the caller included. */
     public static int threads() {
-        return threads;
+        return pool.threads;
     }
 
-    /** Runs later work on {@code n} worker threads. */
+    /** Uses {@code n} threads (the caller included) for the following regions. */
     public static synchronized void setThreads(int n) {
         if (n < 1) {
             throw new IllegalArgumentException("thread count must be at least 1, got " + n);
         }
-        if (n != threads) {
-            ForkJoinPool old = pool;
-            pool = new ForkJoinPool(n);
-            threads = n;
+        Pool old = pool;
+        if (old.threads != n) {
+            pool = new Pool(n);
             old.shutdown();
         }
     }
@@ -44,17 +45,145 @@ public final class Parallel {
      * one chunk. More chunks than threads keep cores busy when chunks take unequal time.
      */
     public static void forRange(int n, int grain, RangeBody body) {
-        int t = threads;
-        int chunks = Math.min(Math.max(1, n / Math.max(1, grain)), t * 4);
-        if (chunks <= 1 || t == 1) {
-            body.run(0, n);
-            return;
+        pool.run(n, grain, body);
+    }
+
+    private static final class Pool {
+        /** How long a waiting worker spins before it parks: enough to bridge the gap between two matmuls. */
+        private static final long SPIN_NANOS = 100_000;
+
+        final int threads;
+        private final Worker[] workers;
+        /** Region generation (high 32 bits), chunk count (bits 16-31), next chunk to claim (low 16 bits). */
+        private final AtomicLong ticket = new AtomicLong();
+        private final AtomicInteger done = new AtomicInteger();
+        private volatile boolean shutdown;
+        private RangeBody body;
+        private int n;
+        private Throwable failure;
+        private int generation;
+
+        Pool(int threads) {
+            this.threads = threads;
+            workers = new Worker[threads - 1];
+            for (int i = 0; i < workers.length; i++) {
+                workers[i] = new Worker(this, i);
+                workers[i].start();
+            }
         }
-        // A parallel stream started inside a pool's task runs on that pool, so the thread count holds.
-        pool.submit(() -> IntStream.range(0, chunks).parallel().forEach(c -> {
-            int from = (int) ((long) n * c / chunks);
-            int to = (int) ((long) n * (c + 1) / chunks);
-            body.run(from, to);
-        })).join();
+
+        void run(int size, int grain, RangeBody region) {
+            int chunks = Math.min(Math.max(1, size / Math.max(1, grain)), threads * 4);
+            if (chunks <= 1 || threads == 1 || Thread.currentThread() instanceof Worker || Thread.holdsLock(this)) {
+                region.run(0, size);
+                return;
+            }
+            synchronized (this) {
+                body = region;
+                n = size;
+                failure = null;
+                done.set(0);
+                generation++;
+                ticket.set((long) generation << 32 | (long) chunks << 16);
+                for (Worker w : workers) {
+                    if (w.parked) {
+                        LockSupport.unpark(w);
+                    }
+                }
+                work(generation);
+                for (int spins = 0; done.get() < chunks; spins++) {
+                    if (spins < 1 << 12) {
+                        Thread.onSpinWait();
+                    } else {
+                        Thread.yield(); // a worker was descheduled: let it finish
+                    }
+                }
+                body = null;
+                if (failure != null) {
+                    Throwable f = failure;
+                    failure = null;
+                    if (f instanceof RuntimeException e) {
+                        throw e;
+                    }
+                    if (f instanceof Error e) {
+                        throw e;
+                    }
+                    throw new IllegalStateException(f);
+                }
+            }
+        }
+
+        /** Claims and runs chunks of region {@code gen} until none is left. */
+        void work(int gen) {
+            while (true) {
+                long t = ticket.get();
+                int chunks = (int) (t >>> 16) & 0xffff;
+                int c = (int) t & 0xffff;
+                if ((int) (t >>> 32) != gen || c >= chunks) {
+                    return;
+                }
+                if (!ticket.compareAndSet(t, t + 1)) {
+                    continue;
+                }
+                // The fields belong to region gen: the next region cannot start before this chunk is done.
+                int from = (int) ((long) n * c / chunks);
+                int to = (int) ((long) n * (c + 1) / chunks);
+                try {
+                    body.run(from, to);
+                } catch (Throwable e) {
+                    failure = e;
+                }
+                done.incrementAndGet();
+            }
+        }
+
+        void shutdown() {
+            shutdown = true;
+            for (Worker w : workers) {
+                LockSupport.unpark(w);
+            }
+        }
+    }
+
+    private static final class Worker extends Thread {
+        private final Pool pool;
+        volatile boolean parked;
+
+        Worker(Pool pool, int index) {
+            super("nemotron4j-worker-" + index);
+            this.pool = pool;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            int seen = 0;
+            while (!pool.shutdown) {
+                int gen = (int) (pool.ticket.get() >>> 32);
+                if (gen == seen) {
+                    waitForRegion(seen);
+                    continue;
+                }
+                seen = gen;
+                pool.work(gen);
+            }
+        }
+
+        private void waitForRegion(int seen) {
+            long deadline = System.nanoTime() + Pool.SPIN_NANOS;
+            do {
+                for (int i = 0; i < 64; i++) {
+                    if ((int) (pool.ticket.get() >>> 32) != seen || pool.shutdown) {
+                        return;
+                    }
+                    Thread.onSpinWait();
+                }
+            } while (System.nanoTime() < deadline);
+            parked = true;
+            if ((int) (pool.ticket.get() >>> 32) == seen && !pool.shutdown) {
+                LockSupport.park(this);
+            }
+            parked = false;
+        }
     }
 }

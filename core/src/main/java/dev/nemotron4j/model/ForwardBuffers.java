@@ -19,6 +19,9 @@ public final class ForwardBuffers {
     float[] up;      // MLP up projection, [n][hiddenDim]
     float[] logits;  // [logit rows][vocab]
     float[][] scores; // per query head, attention scores over positions
+    int[] positions;      // [n] the position of each row in its sequence
+    float[][] rowKeys;    // [n] the key cache of each row's sequence, for the current layer
+    float[][] rowValues;  // [n] likewise the value cache
 
     public ForwardBuffers(ModelConfig config) {
         this.config = config;
@@ -41,6 +44,9 @@ public final class ForwardBuffers {
             proj = new float[n * config.dim()];
             hidden = new float[n * config.hiddenDim()];
             up = new float[n * config.hiddenDim()];
+            positions = new int[n];
+            rowKeys = new float[n][];
+            rowValues = new float[n][];
         }
         if (maxPositions > scoreCapacity) {
             scoreCapacity = maxPositions;

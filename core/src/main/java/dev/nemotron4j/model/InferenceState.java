@@ -9,6 +9,7 @@ public final class InferenceState {
     final KvCache cache;
     final ForwardBuffers buffers;
     private final int[] tokens; // the token at each cached position
+    private InferenceState[] selfRows = {this}; // this state once per row of its own forward calls
 
     public InferenceState(ModelConfig config, int contextCapacity) {
         if (contextCapacity <= 0 || contextCapacity > config.contextLength()) {
@@ -48,6 +49,15 @@ public final class InferenceState {
         }
         cache.truncate(common);
         return common;
+    }
+
+    /** An array of n references to this state, reused between calls so that decoding allocates nothing. */
+    InferenceState[] rowsOfSelf(int n) {
+        if (selfRows.length != n) {
+            selfRows = new InferenceState[n];
+            java.util.Arrays.fill(selfRows, this);
+        }
+        return selfRows;
     }
 
     /** Forgets the whole sequence. */

@@ -4,7 +4,6 @@ import dev.nemotron4j.InvalidInputException;
 import dev.nemotron4j.kernels.Attention;
 import dev.nemotron4j.kernels.Matmul;
 import dev.nemotron4j.kernels.Norms;
-import dev.nemotron4j.kernels.Parallel;
 import dev.nemotron4j.kernels.Rope;
 import dev.nemotron4j.model.ModelConfig.MlpKind;
 import dev.nemotron4j.model.ModelConfig.NormKind;
@@ -52,8 +51,7 @@ public final class Transformer {
      */
     public float[] forward(InferenceState state, int[] tokens, boolean allLogits) {
         validate(state, tokens);
-        InferenceState[] rowStates = new InferenceState[tokens.length];
-        Arrays.fill(rowStates, state);
+        InferenceState[] rowStates = state.rowsOfSelf(tokens.length);
         return forwardRows(state.buffers, rowStates, tokens, allLogits ? 0 : tokens.length - 1);
     }
 
@@ -80,21 +78,22 @@ public final class Transformer {
     private float[] forwardRows(ForwardBuffers b, InferenceState[] states, int[] tokens, int firstLogitRow) {
         int n = tokens.length;
         int dim = config.dim();
-        int[] positions = new int[n];
-        int maxPositions = 0;
+        int maxCapacity = 0;
+        for (InferenceState state : states) {
+            maxCapacity = Math.max(maxCapacity, state.cache.capacity());
+        }
+        b.ensure(n, n - firstLogitRow, maxCapacity);
         for (int r = 0; r < n; r++) {
             // Rows of the same sequence follow each other: each row sits one past the previous one.
-            positions[r] = r > 0 && states[r] == states[r - 1] ? positions[r - 1] + 1 : states[r].position();
-            maxPositions = Math.max(maxPositions, positions[r] + 1);
+            b.positions[r] = r > 0 && states[r] == states[r - 1] ? b.positions[r - 1] + 1 : states[r].position();
         }
-        b.ensure(n, n - firstLogitRow, maxPositions);
 
         for (int r = 0; r < n; r++) {
             weights.tokenEmbedding().dequantizeRow(tokens[r], b.x, r * dim);
         }
         for (int l = 0; l < config.layers(); l++) {
             LayerWeights layer = weights.layers()[l];
-            attentionBlock(b, layer, l, states, positions, n);
+            attentionBlock(b, layer, l, states, n);
             mlpBlock(b, layer, n);
         }
         for (int r = 0; r < n; r++) {
@@ -109,8 +108,7 @@ public final class Transformer {
         return b.logits;
     }
 
-    private void attentionBlock(ForwardBuffers b, LayerWeights layer, int l, InferenceState[] states,
-                                int[] positions, int n) {
+    private void attentionBlock(ForwardBuffers b, LayerWeights layer, int l, InferenceState[] states, int n) {
         int dim = config.dim();
         int qDim = config.qDim();
         int kvDim = config.kvDim();
@@ -123,25 +121,18 @@ public final class Transformer {
         Matmul.matmul(layer.wv(), b.xb, n, b.v);
         // Every row's key and value go into its sequence's cache before any row attends, so a prompt row sees
         // the rows before it.
+        int[] positions = b.positions;
         for (int r = 0; r < n; r++) {
             rope.apply(b.q, r * qDim, config.heads(), headDim, positions[r]);
             rope.apply(b.k, r * kvDim, config.kvHeads(), headDim, positions[r]);
             KvCache cache = states[r].cache;
             System.arraycopy(b.k, r * kvDim, cache.keys[l], positions[r] * kvDim, kvDim);
             System.arraycopy(b.v, r * kvDim, cache.values[l], positions[r] * kvDim, kvDim);
+            b.rowKeys[r] = cache.keys[l];
+            b.rowValues[r] = cache.values[l];
         }
-        int group = config.groupSize();
-        Parallel.forRange(config.heads(), 1, (fromHead, toHead) -> {
-            for (int h = fromHead; h < toHead; h++) {
-                int kvOffset = (h / group) * headDim;
-                for (int r = 0; r < n; r++) {
-                    KvCache cache = states[r].cache;
-                    int qOffset = r * qDim + h * headDim;
-                    Attention.attend(b.q, qOffset, cache.keys[l], cache.values[l], kvDim, kvOffset,
-                            positions[r] + 1, headDim, b.scores[h], b.att, qOffset);
-                }
-            }
-        });
+        Attention.attendAll(b.q, b.rowKeys, b.rowValues, positions, kvDim, config.heads(), config.groupSize(),
+                headDim, n, b.scores, b.att);
         Matmul.matmul(layer.wo(), b.att, n, b.proj);
         addInPlace(b.x, b.proj, n * dim);
     }

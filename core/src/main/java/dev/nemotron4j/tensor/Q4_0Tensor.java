@@ -1,6 +1,6 @@
 package dev.nemotron4j.tensor;
 
-import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import static dev.nemotron4j.tensor.Simd.B;
-import static dev.nemotron4j.tensor.Simd.B_PARTS;
 import static dev.nemotron4j.tensor.Simd.F;
 import static dev.nemotron4j.tensor.Simd.L;
 
@@ -31,26 +30,126 @@ public final class Q4_0Tensor extends WeightTensor {
 
     @Override
     public float dot(int row, float[] x, int xOffset) {
+        float[] sums = new float[cols / QK];
+        blockSums(x, xOffset, sums);
+        return dot(row, x, xOffset, sums);
+    }
+
+    /**
+     * Σ_b d_b · (Σ_j nibble_j · x_j − 8 · Σ_j x_j) with the per-block sums of x given: leaving the −8 to the scalar
+     * side saves two vector ops per block, and the decode kernel is bound by vector ops.
+     */
+    private float dot(int row, float[] x, int xOffset, float[] sums) {
         long base = rowOffset(row);
         int blocks = cols / QK;
         FloatVector acc = FloatVector.zero(F);
+        float offset = 0f;
         for (int b = 0; b < blocks; b++) {
             long block = base + (long) b * BLOCK_BYTES;
             int xb = xOffset + b * QK;
             FloatVector sum = FloatVector.zero(F);
-            for (int j = 0; j < QK / 2; j += B.length()) {
-                ByteVector qs = Simd.bytes(data, block + 2 + j);
-                ByteVector lo = qs.and((byte) 0x0f).sub((byte) 8);
-                ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-                for (int p = 0; p < B_PARTS; p++) {
-                    int xj = xb + j + p * L;
-                    sum = Simd.toFloats(lo, p).fma(FloatVector.fromArray(F, x, xj), sum);
-                    sum = Simd.toFloats(hi, p).fma(FloatVector.fromArray(F, x, xj + QK / 2), sum);
+            for (int j = 0; j < QK / 2; j += L) {
+                IntVector q = quants(block, j);
+                sum = Simd.toFloats(q.and(0x0f)).fma(FloatVector.fromArray(F, x, xb + j), sum);
+                sum = Simd.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(0x0f))
+                        .fma(FloatVector.fromArray(F, x, xb + j + QK / 2), sum);
+            }
+            float d = Simd.f16(data, block);
+            acc = sum.fma(FloatVector.broadcast(F, d), acc);
+            offset += d * sums[b];
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - 8f * offset;
+    }
+
+    private void blockSums(float[] x, int xOffset, float[] sums) {
+        for (int b = 0; b < cols / QK; b++) {
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < QK; j += L) {
+                s = s.add(FloatVector.fromArray(F, x, xOffset + b * QK + j));
+            }
+            sums[b] = s.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    /** Per-thread scratch for {@link #blockSums}, so a decode matmul allocates nothing. */
+    private static final ThreadLocal<float[][]> SUMS = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /**
+     * Several vectors at once: each block is decoded to floats once and multiplied into a tile of {@link #TILE}
+     * vectors, so the decoding cost is shared and the row is read once per tile while it sits in L1. Vectors left
+     * over (all of them when decoding) use the single-vector kernel.
+     */
+    @Override
+    public void matmul(float[] x, int n, float[] out, int from, int to) {
+        int tiled = n - n % TILE;
+        for (int r0 = from; r0 < to; r0 += ROW_BLOCK) {
+            int r1 = Math.min(to, r0 + ROW_BLOCK);
+            for (int t = 0; t < tiled; t += TILE) {
+                for (int r = r0; r < r1; r++) {
+                    dotTile(r, x, t, out);
                 }
             }
-            acc = sum.fma(FloatVector.broadcast(F, Simd.f16(data, block)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        float[][] scratch = SUMS.get();
+        if (scratch[0].length < cols / QK) {
+            scratch[0] = new float[cols / QK];
+        }
+        float[] sums = scratch[0];
+        for (int t = tiled; t < n; t++) {
+            blockSums(x, t * cols, sums);
+            for (int r = from; r < to; r++) {
+                out[t * rows + r] = dot(r, x, t * cols, sums);
+            }
+        }
+    }
+
+    private static final int TILE = 8;
+    private static final int ROW_BLOCK = 16;
+
+    /** out[(t0+k)·rows + row] = W[row]·x_{t0+k} for k in [0, TILE). */
+    private void dotTile(int row, float[] x, int t0, float[] out) {
+        long base = rowOffset(row);
+        int x0 = t0 * cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int b = 0; b < cols / QK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            FloatVector d = FloatVector.broadcast(F, Simd.f16(data, block));
+            for (int j = 0; j < QK; j += L) {
+                IntVector q = quants(block, j % (QK / 2));
+                FloatVector w = (j < QK / 2 ? low(q) : high(q)).mul(d);
+                int xj = x0 + b * QK + j;
+                a0 = w.fma(FloatVector.fromArray(F, x, xj), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, xj + cols), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, xj + 2 * cols), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, xj + 3 * cols), a3);
+                a4 = w.fma(FloatVector.fromArray(F, x, xj + 4 * cols), a4);
+                a5 = w.fma(FloatVector.fromArray(F, x, xj + 5 * cols), a5);
+                a6 = w.fma(FloatVector.fromArray(F, x, xj + 6 * cols), a6);
+                a7 = w.fma(FloatVector.fromArray(F, x, xj + 7 * cols), a7);
+            }
+        }
+        out[t0 * rows + row] = a0.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 1) * rows + row] = a1.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 2) * rows + row] = a2.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 3) * rows + row] = a3.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 4) * rows + row] = a4.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 5) * rows + row] = a5.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 6) * rows + row] = a6.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 7) * rows + row] = a7.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Bytes j … j+L−1 of a block's qs as ints (int ops avoid x86's missing byte shifts); bits 0-7 are the byte. */
+    private IntVector quants(long block, int j) {
+        int inLoad = j % B.length();
+        return Simd.toInts(Simd.bytes(data, block + 2 + j - inLoad), inLoad / L);
+    }
+
+    private static FloatVector low(IntVector q) {
+        return Simd.toFloats(q.and(0x0f).sub(8));
+    }
+
+    private static FloatVector high(IntVector q) {
+        return Simd.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(0x0f).sub(8));
     }
 
     @Override

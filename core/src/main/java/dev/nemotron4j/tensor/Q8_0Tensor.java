@@ -49,6 +49,65 @@ public final class Q8_0Tensor extends WeightTensor {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * Several vectors at once: each block is converted to floats once and multiplied into a tile of {@link #TILE}
+     * vectors, so the conversion is shared and the row is read once per tile while it sits in L1.
+     */
+    @Override
+    public void matmul(float[] x, int n, float[] out, int from, int to) {
+        for (int r0 = from; r0 < to; r0 += ROW_BLOCK) {
+            int r1 = Math.min(to, r0 + ROW_BLOCK);
+            int t = 0;
+            for (; t + TILE <= n; t += TILE) {
+                for (int r = r0; r < r1; r++) {
+                    dotTile(r, x, t, out);
+                }
+            }
+            for (; t < n; t++) {
+                for (int r = r0; r < r1; r++) {
+                    out[t * rows + r] = dot(r, x, t * cols);
+                }
+            }
+        }
+    }
+
+    private static final int TILE = 8;
+    private static final int ROW_BLOCK = 16;
+
+    /** out[(t0+k)·rows + row] = W[row]·x_{t0+k} for k in [0, TILE). */
+    private void dotTile(int row, float[] x, int t0, float[] out) {
+        long base = rowOffset(row);
+        int x0 = t0 * cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int b = 0; b < cols / QK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            FloatVector d = FloatVector.broadcast(F, Simd.f16(data, block));
+            for (int j = 0; j < QK; j += B.length()) {
+                ByteVector q = Simd.bytes(data, block + 2 + j);
+                for (int p = 0; p < B_PARTS; p++) {
+                    FloatVector w = Simd.toFloats(q, p).mul(d);
+                    int xj = x0 + b * QK + j + p * L;
+                    a0 = w.fma(FloatVector.fromArray(F, x, xj), a0);
+                    a1 = w.fma(FloatVector.fromArray(F, x, xj + cols), a1);
+                    a2 = w.fma(FloatVector.fromArray(F, x, xj + 2 * cols), a2);
+                    a3 = w.fma(FloatVector.fromArray(F, x, xj + 3 * cols), a3);
+                    a4 = w.fma(FloatVector.fromArray(F, x, xj + 4 * cols), a4);
+                    a5 = w.fma(FloatVector.fromArray(F, x, xj + 5 * cols), a5);
+                    a6 = w.fma(FloatVector.fromArray(F, x, xj + 6 * cols), a6);
+                    a7 = w.fma(FloatVector.fromArray(F, x, xj + 7 * cols), a7);
+                }
+            }
+        }
+        out[t0 * rows + row] = a0.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 1) * rows + row] = a1.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 2) * rows + row] = a2.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 3) * rows + row] = a3.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 4) * rows + row] = a4.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 5) * rows + row] = a5.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 6) * rows + row] = a6.reduceLanes(VectorOperators.ADD);
+        out[(t0 + 7) * rows + row] = a7.reduceLanes(VectorOperators.ADD);
+    }
+
     @Override
     public float dotScalar(int row, float[] x, int xOffset) {
         long base = rowOffset(row);

@@ -40,6 +40,18 @@ public abstract class WeightTensor {
     /** Scalar reference of {@link #dot}; the tests hold the two together. */
     public abstract float dotScalar(int row, float[] x, int xOffset);
 
+    /**
+     * out[t·rows + r] = W[r]·x_t for rows r in [from, to) and the {@code n} vectors x_t = x[t·cols …]. Formats with a
+     * batched kernel override this to decode each block once for several vectors.
+     */
+    public void matmul(float[] x, int n, float[] out, int from, int to) {
+        for (int r = from; r < to; r++) {
+            for (int t = 0; t < n; t++) {
+                out[t * rows + r] = dot(r, x, t * cols);
+            }
+        }
+    }
+
     /** Writes the {@code cols} float values of {@code row} to {@code out[outOffset…]}. */
     public abstract void dequantizeRow(int row, float[] out, int outOffset);
 

@@ -86,6 +86,40 @@ class WeightTensorKernelsTest {
         }
     }
 
+    /** The batched matmul (tiles of vectors, row blocks, tails) against exact dots of the dequantized rows. */
+    @ParameterizedTest
+    @EnumSource(value = GGMLType.class, names = {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K",
+            "Q6_K"})
+    void batchedMatmulMatchesScalarDots(GGMLType type) {
+        int rows = 37;
+        int cols = type.blockSize == 1 ? 96 : type.blockSize * 3;
+        WeightTensor w = WeightTensor.of(type, randomTensor(type, rows, cols, 99), rows, cols);
+        Random rnd = new Random(7);
+        for (int n : new int[] {1, 8, 19}) {
+            float[] x = new float[n * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            float[] out = new float[n * rows];
+            w.matmul(x, n, out, 0, 20);
+            w.matmul(x, n, out, 20, rows);
+            float[] row = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                w.dequantizeRow(r, row, 0);
+                for (int t = 0; t < n; t++) {
+                    double exact = 0;
+                    double magnitude = 0;
+                    for (int j = 0; j < cols; j++) {
+                        exact += (double) row[j] * x[t * cols + j];
+                        magnitude += Math.abs((double) row[j] * x[t * cols + j]);
+                    }
+                    assertEquals(exact, out[t * rows + r], 1e-5 * magnitude + 1e-30,
+                            type + " n=" + n + " row " + r + " vector " + t);
+                }
+            }
+        }
+    }
+
     /** Q4_1 and Q5_1 blocks built from Q4_0/Q5_0 blocks with m = −8d / −16d must give the same values. */
     @Test
     void offsetFormatsMatchTheirSymmetricTwins() {

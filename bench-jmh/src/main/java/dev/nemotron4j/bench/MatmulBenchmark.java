@@ -1,0 +1,89 @@
+package dev.nemotron4j.bench;
+
+import dev.nemotron4j.kernels.Matmul;
+import dev.nemotron4j.kernels.Parallel;
+import dev.nemotron4j.tensor.GGMLType;
+import dev.nemotron4j.tensor.WeightTensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One matrix of Nemotron-Mini-4B's MLP (up: 9216 × 3072) times a batch of activation vectors: batch 1 is a decode
+ * step, larger batches are prefill tiles. Weights are random blocks with sane f16 scales.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class MatmulBenchmark {
+    @Param({"Q4_0", "Q8_0", "F16", "BF16", "Q4_K", "Q6_K"})
+    public String type;
+
+    @Param({"1", "64"})
+    public int batch;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    @Param({"9216"})
+    public int rows;
+
+    @Param({"3072"})
+    public int cols;
+
+    private WeightTensor w;
+    private float[] x;
+    private float[] out;
+
+    @Setup
+    public void setUp() {
+        GGMLType t = GGMLType.valueOf(type);
+        long bytes = t.byteSize((long) rows * cols);
+        MemorySegment data = Arena.ofAuto().allocate(bytes, 64);
+        Random rnd = new Random(42);
+        for (long i = 0; i < bytes; i++) {
+            data.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
+        }
+        ValueLayout.OfShort le = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+        long scaleField = t == GGMLType.Q6_K ? 208 : 0;
+        for (long block = 0; block < bytes; block += t.typeSize) {
+            if (t == GGMLType.BF16) {
+                data.set(le, block, (short) (Float.floatToIntBits((float) rnd.nextGaussian()) >>> 16));
+            } else {
+                data.set(le, block + scaleField, Float.floatToFloat16(t.blockSize == 1 ? (float) rnd.nextGaussian()
+                        : 0.01f));
+            }
+        }
+        w = WeightTensor.of(t, data, rows, cols);
+        x = new float[batch * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        out = new float[batch * rows];
+        Parallel.setThreads(threads);
+    }
+
+    @Benchmark
+    public float[] matmul() {
+        Matmul.matmul(w, x, batch, out);
+        return out;
+    }
+}

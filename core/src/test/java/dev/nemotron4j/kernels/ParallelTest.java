@@ -1,0 +1,80 @@
+package dev.nemotron4j.kernels;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class ParallelTest {
+    private final int defaultThreads = Parallel.threads();
+
+    @AfterEach
+    void restore() {
+        Parallel.setThreads(defaultThreads);
+    }
+
+    /** Every index is visited exactly once, for many regions in a row and for every thread count. */
+    @Test
+    void coversEveryIndexOnce() {
+        for (int threads : new int[] {1, 2, 3, 5}) {
+            Parallel.setThreads(threads);
+            assertEquals(threads, Parallel.threads());
+            for (int round = 0; round < 2000; round++) {
+                int n = 1 + round % 97;
+                AtomicIntegerArray seen = new AtomicIntegerArray(n);
+                Parallel.forRange(n, 1, (from, to) -> {
+                    for (int i = from; i < to; i++) {
+                        seen.incrementAndGet(i);
+                    }
+                });
+                for (int i = 0; i < n; i++) {
+                    assertEquals(1, seen.get(i), "threads " + threads + " n " + n + " index " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void nestedRegionsRunOnTheCallingThread() {
+        Parallel.setThreads(2);
+        AtomicIntegerArray seen = new AtomicIntegerArray(64);
+        Parallel.forRange(8, 1, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                int outer = i;
+                Parallel.forRange(8, 1, (f, t) -> {
+                    for (int j = f; j < t; j++) {
+                        seen.incrementAndGet(outer * 8 + j);
+                    }
+                });
+            }
+        });
+        for (int i = 0; i < 64; i++) {
+            assertEquals(1, seen.get(i));
+        }
+    }
+
+    @Test
+    void exceptionsReachTheCaller() {
+        Parallel.setThreads(2);
+        IllegalStateException boom = new IllegalStateException("boom");
+        IllegalStateException thrown = assertThrows(IllegalStateException.class, () ->
+                Parallel.forRange(100, 1, (from, to) -> {
+                    if (from == 0) {
+                        throw boom;
+                    }
+                }));
+        assertSame(boom, thrown);
+        int[] sum = new int[1];
+        Parallel.forRange(1, 1, (from, to) -> sum[0] += to - from);
+        assertEquals(1, sum[0]);
+    }
+
+    @Test
+    void rejectsZeroThreads() {
+        assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(0));
+    }
+}
