@@ -3,6 +3,7 @@ package dev.nemotron4j.chat;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.nemotron4j.InvalidInputException;
 
 import java.util.ArrayList;
@@ -43,7 +44,7 @@ public final class ChatJson {
     }
 
     /** The inverse of {@link #messages}: OpenAI-style message objects. */
-    public static com.fasterxml.jackson.databind.node.ArrayNode toJson(List<ChatMessage> messages) {
+    public static ArrayNode toJson(List<ChatMessage> messages) {
         var array = MAPPER.createArrayNode();
         for (ChatMessage m : messages) {
             var node = array.addObject();

@@ -13,7 +13,9 @@ import dev.nemotron4j.tokenizer.TokenizerLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The embedding API: a model loaded once with its tokenizer and chat template, shared by any number of threads.
@@ -46,7 +48,7 @@ public final class Engine implements AutoCloseable {
         this.contextSize = contextSize;
         // Nemotron-Mini has <extra_id_1> as one control token (never decoded to text, so it must stop as a token);
         // in Minitron-8B's vocabulary it is plain text, so it must stop as a string.
-        this.endOfTurnTokens = tokenizer.tokenId(END_OF_TURN).stream().boxed().collect(java.util.stream.Collectors.toSet());
+        this.endOfTurnTokens = tokenizer.tokenId(END_OF_TURN).stream().boxed().collect(Collectors.toSet());
         this.endOfTurnStops = List.of(END_OF_TURN);
     }
 
@@ -126,7 +128,7 @@ public final class Engine implements AutoCloseable {
 
     /** Renders messages through the chat template with the generation prompt and tokenizes the result. */
     public int[] chatPrompt(List<ChatMessage> messages, List<?> tools, List<String> contexts) {
-        String text = template.render(messages, tools, contexts, true, java.util.Map.of());
+        String text = template.render(messages, tools, contexts, true, Map.of());
         return tokenizer.encode(text, tokenizer.addBosByDefault(), true);
     }
 

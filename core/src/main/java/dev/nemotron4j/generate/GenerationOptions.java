@@ -2,6 +2,8 @@ package dev.nemotron4j.generate;
 
 import dev.nemotron4j.InvalidInputException;
 
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -27,9 +29,9 @@ public record GenerationOptions(SamplingParams sampling, int maxTokens, List<Str
     }
 
     public GenerationOptions withStops(List<String> extraStops, Set<Integer> extraStopTokens) {
-        var s = new java.util.LinkedHashSet<>(stops);
+        var s = new LinkedHashSet<>(stops);
         s.addAll(extraStops);
-        var t = new java.util.HashSet<>(stopTokens);
+        var t = new HashSet<>(stopTokens);
         t.addAll(extraStopTokens);
         return new GenerationOptions(sampling, maxTokens, List.copyOf(s), t);
     }
