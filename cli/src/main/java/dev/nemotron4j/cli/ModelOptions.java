@@ -3,7 +3,6 @@ package dev.nemotron4j.cli;
 import dev.nemotron4j.generate.Engine;
 import dev.nemotron4j.hub.HfHub;
 import dev.nemotron4j.hub.ModelName;
-import dev.nemotron4j.hub.ProgressBar;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -27,6 +26,7 @@ final class ModelOptions {
         if (!ModelName.looksLikeName(model)) {
             return Path.of(model);
         }
-        return HfHub.fromEnvironment().resolve(model, new ProgressBar(System.err));
+        ProgressBar bar = new ProgressBar(System.err);
+        return HfHub.fromEnvironment().resolve(model, p -> bar.update(p.file(), p.bytesDone(), p.totalBytes()));
     }
 }

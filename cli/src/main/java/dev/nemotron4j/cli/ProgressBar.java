@@ -5,27 +5,39 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
- * A byte-count progress bar on stderr, redrawn in place with {@code \r} at most five times a second. When stderr is
- * not a terminal (a log file, a pipe) it prints nothing until {@link #finish}, which prints one summary line.
+ * A byte-count progress bar for long jobs (downloads, model synthesis), one line per item, redrawn in place with
+ * {@code \r} at most every 100 ms:
+ * <pre>model.safetensors   42% [############                  ] 1.2 GiB / 2.9 GiB  85.3 MiB/s</pre>
+ * When stderr is not a terminal (a log file, a pipe) only the finished line of each item is printed.
  */
 final class ProgressBar {
-    private static final long REDRAW_NANOS = 200_000_000L;
     private static final int WIDTH = 30;
 
     private final PrintStream out;
-    private final String label;
     private final boolean interactive;
-    private final long startNanos = System.nanoTime();
-    private long lastDraw;
-    private long done;
-    private long total;
+    private final LongSupplier nanoClock;
+    private final long intervalNanos;
 
-    ProgressBar(PrintStream out, String label) {
+    private String item;
+    private boolean finished;
+    private long startNanos;
+    private long startBytes;
+    private long lastDrawNanos;
+    private int lastLength;
+
+    ProgressBar(PrintStream out) {
+        this(out, stderrIsTerminal(), System::nanoTime, TimeUnit.MILLISECONDS.toNanos(100));
+    }
+
+    ProgressBar(PrintStream out, boolean interactive, LongSupplier nanoClock, long intervalNanos) {
         this.out = out;
-        this.label = label;
-        this.interactive = stderrIsTerminal();
+        this.interactive = interactive;
+        this.nanoClock = nanoClock;
+        this.intervalNanos = intervalNanos;
     }
 
     /** Whether file descriptor 2 is a terminal (Linux: /proc names its target); false when it cannot tell. */
@@ -38,34 +50,66 @@ final class ProgressBar {
         }
     }
 
-    synchronized void update(long done, long total) {
-        this.done = done;
-        this.total = total;
-        long now = System.nanoTime();
-        if (interactive && (now - lastDraw >= REDRAW_NANOS || done == total)) {
-            lastDraw = now;
-            double fraction = total == 0 ? 1 : (double) done / total;
-            int filled = (int) Math.round(fraction * WIDTH);
-            out.printf(Locale.ROOT, "\r%s [%s%s] %5.1f%%  %s / %s  %.0fs", label, "#".repeat(filled),
-                    " ".repeat(WIDTH - filled), 100 * fraction, mb(done), mb(total), seconds());
-            out.flush();
+    /** {@code done} of {@code total} bytes of {@code label} (total ≤ 0: unknown); done == total finishes the line. */
+    synchronized void update(String label, long done, long total) {
+        long now = nanoClock.getAsLong();
+        boolean complete = total > 0 && done >= total;
+        if (!label.equals(item)) {
+            if (item != null && !finished && interactive) {
+                out.println();
+            }
+            item = label;
+            finished = false;
+            startNanos = now;
+            startBytes = done;
+            lastLength = 0;
+        } else if (finished || (!complete && now - lastDrawNanos < intervalNanos)) {
+            return;
         }
-    }
-
-    synchronized void finish() {
-        if (interactive) {
-            out.print("\r\033[K");
+        lastDrawNanos = now;
+        if (!interactive && !complete) {
+            return;
         }
-        out.printf(Locale.ROOT, "%s: %s in %.1fs (%.0f MB/s)%n", label, mb(done), seconds(),
-                done / 1e6 / Math.max(1e-9, seconds()));
+        String line = render(label, done, total, now - startNanos);
+        // Pad over the tail of a longer previous line.
+        out.print((interactive ? "\r" : "") + line + " ".repeat(Math.max(0, lastLength - line.length())));
+        lastLength = line.length();
+        if (complete) {
+            finished = true;
+            out.println();
+        }
         out.flush();
     }
 
-    private double seconds() {
-        return (System.nanoTime() - startNanos) / 1e9;
+    private String render(String label, long done, long total, long elapsedNanos) {
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-24s", label));
+        if (total > 0) {
+            double fraction = Math.min(1.0, (double) done / total);
+            int filled = (int) (fraction * WIDTH);
+            line.append(String.format(Locale.ROOT, " %3d%% [", (int) (fraction * 100)))
+                    .append("#".repeat(filled)).append(" ".repeat(WIDTH - filled)).append("] ")
+                    .append(size(done)).append(" / ").append(size(total));
+        } else {
+            line.append(' ').append(size(done));
+        }
+        long bytes = done - startBytes;
+        if (elapsedNanos > 0 && bytes > 0) {
+            line.append("  ").append(size((long) (bytes * 1e9 / elapsedNanos))).append("/s");
+        }
+        return line.toString();
     }
 
-    private static String mb(long bytes) {
-        return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
+    static String size(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double value = bytes;
+        int unit = -1;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
     }
 }

@@ -39,9 +39,9 @@ final class SynthCommand implements Callable<Integer> {
             shape = shape.withLayers(layers);
         }
         SyntheticModel model = new SyntheticModel(shape, SynthType.parse(type), seed);
-        ProgressBar bar = new ProgressBar(System.err, "synth " + out.getFileName());
-        model.write(out, bar::update);
-        bar.finish();
+        ProgressBar bar = new ProgressBar(System.err);
+        String label = "synth " + out.getFileName();
+        model.write(out, (done, total) -> bar.update(label, done, total));
         System.out.printf(Locale.ROOT, "%s: %s %s, %d layers, %,d parameters%n", out, shape.name(),
                 model.type().cliName(), shape.layers(), model.parameterCount());
         return 0;
