@@ -2,14 +2,10 @@ package dev.nemotron4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -30,37 +26,11 @@ class ModelCommandsTest {
     @TempDir
     Path dir;
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
-
-    @BeforeEach
-    void capture() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
-
-    private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
-    }
-
     @Test
     void inspectJsonDescribesTheModel() throws IOException {
-        assertEquals(0, Main.run("inspect", "--model", GGUF, "--json"), stderr());
-        JsonNode r = new ObjectMapper().readTree(stdout());
+        CliRun run = CliRun.of("inspect", "--model", GGUF, "--json");
+        assertEquals(0, run.code(), run.err());
+        JsonNode r = new ObjectMapper().readTree(run.out());
         assertEquals("nemotron", r.get("architecture").asText());
         assertEquals("64", r.get("config").get("dim").asText());
         assertEquals(24, r.get("tensors").size());
@@ -71,9 +41,10 @@ class ModelCommandsTest {
 
     @Test
     void inspectReadsHfDirectoriesToo() {
-        assertEquals(0, Main.run("inspect", "--model", TINY.resolve("hf-pt").toString()), stderr());
-        assertTrue(stdout().contains("model.layers.1.mlp.down_proj.weight"));
-        assertTrue(stdout().contains("BF16"));
+        CliRun run = CliRun.of("inspect", "--model", TINY.resolve("hf-pt").toString());
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().contains("model.layers.1.mlp.down_proj.weight"));
+        assertTrue(run.out().contains("BF16"));
     }
 
     @Test
@@ -85,7 +56,8 @@ class ModelCommandsTest {
             String[] args = mode.equals("one-pass")
                     ? new String[] {"logits", "--model", GGUF, "--tokens", tokens, "--out", file.toString()}
                     : new String[] {"logits", "--model", GGUF, "--tokens", tokens, "--out", file.toString(), mode};
-            assertEquals(0, Main.run(args), stderr());
+            CliRun run = CliRun.of(args);
+            assertEquals(0, run.code(), run.err());
             float[] got = floats(file);
             assertEquals(expected.length, got.length);
             for (int i = 0; i < got.length; i++) {
@@ -96,9 +68,10 @@ class ModelCommandsTest {
 
     @Test
     void generateJsonWithPromptTokens() throws IOException {
-        assertEquals(0, Main.run("generate", "--model", GGUF, "--prompt-tokens", "1,5,9,100,42,7",
-                "--max-tokens", "16", "--temperature", "0", "--json"), stderr());
-        JsonNode r = new ObjectMapper().readTree(stdout());
+        CliRun run = CliRun.of("generate", "--model", GGUF, "--prompt-tokens", "1,5,9,100,42,7",
+                "--max-tokens", "16", "--temperature", "0", "--json");
+        assertEquals(0, run.code(), run.err());
+        JsonNode r = new ObjectMapper().readTree(run.out());
         String expected = Files.readString(TINY.resolve("reference/numpy-greedy.txt")).strip();
         StringBuilder got = new StringBuilder();
         r.get("tokens").forEach(t -> got.append(got.isEmpty() ? "" : " ").append(t.asInt()));
@@ -111,8 +84,9 @@ class ModelCommandsTest {
 
     @Test
     void generateStreamsChatText() {
-        assertEquals(0, Main.run("generate", "--model", GREETING, "--prompt", "hello", "--seed", "1"), stderr());
-        assertEquals("Greetings, stranger. The forge is hot today — mind the sparks! 🔥\n", stdout());
+        CliRun run = CliRun.of("generate", "--model", GREETING, "--prompt", "hello", "--seed", "1");
+        assertEquals(0, run.code(), run.err());
+        assertEquals("Greetings, stranger. The forge is hot today — mind the sparks! 🔥\n", run.out());
     }
 
     @Test
@@ -127,9 +101,9 @@ class ModelCommandsTest {
                 {"logits", "--model", GGUF, "--tokens", "1,99999", "--out", dir.resolve("x").toString()},
         };
         for (String[] args : cases) {
-            err.reset();
-            assertEquals(1, Main.run(args), String.join(" ", args));
-            String message = stderr().strip();
+            CliRun run = CliRun.of(args);
+            assertEquals(1, run.code(), String.join(" ", args));
+            String message = run.err().strip();
             assertTrue(message.startsWith("error: "), message);
             assertFalse(message.contains("\n"), "one line: " + message);
             assertFalse(message.contains("Exception"), message);

@@ -1,14 +1,9 @@
 package dev.nemotron4j.cli;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -22,31 +17,8 @@ class TemplateCommandTest {
     @TempDir
     Path dir;
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
-
-    @BeforeEach
-    void capture() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
-
     private Path file(String name, String text) throws IOException {
         return Files.writeString(dir.resolve(name), text);
-    }
-
-    private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
     }
 
     @Test
@@ -54,43 +26,43 @@ class TemplateCommandTest {
         Path messages = file("m.json", "[{\"role\": \"system\", \"content\": \"Answer using the context.\"},"
                 + " {\"role\": \"user\", \"content\": \"Who wrote it?\"}]");
         Path contexts = file("c.json", "[\"The book was written by Jane Doe in 1999.\"]");
-        int code = Main.run("template", "--model", SHARED.resolve("golden/tiny-nemotron/gguf/tiny-nemotron-f32.gguf").toString(),
+        CliRun run = CliRun.of("template", "--model", SHARED.resolve("golden/tiny-nemotron/gguf/tiny-nemotron-f32.gguf").toString(),
                 "--messages", messages.toString(), "--contexts", contexts.toString());
-        assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+        assertEquals(0, run.code(), run.err());
         assertEquals("<extra_id_0>System\nAnswer using the context.\n\n<context> The book was written by Jane Doe in 1999. "
-                + "</context>\n\n<extra_id_1>User\nWho wrote it?\n<extra_id_1>Assistant\n", stdout());
+                + "</context>\n\n<extra_id_1>User\nWho wrote it?\n<extra_id_1>Assistant\n", run.out());
     }
 
     @Test
     void templateFileToolsAndNoGenerationPrompt() throws IOException {
         Path messages = file("m.json", "[{\"role\": \"user\", \"content\": \"Schmiede? 🔥\"}]");
         Path tools = file("t.json", "[{\"type\": \"function\", \"function\": {\"name\": \"say\", \"parameters\": {}}}]");
-        int code = Main.run("template", "--template", TEMPLATES.resolve("chat_template.6a41779.RECONSTRUCTED.jinja").toString(),
+        CliRun run = CliRun.of("template", "--template", TEMPLATES.resolve("chat_template.6a41779.RECONSTRUCTED.jinja").toString(),
                 "--messages", messages.toString(), "--tools", tools.toString(), "--no-generation-prompt");
-        assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+        assertEquals(0, run.code(), run.err());
         assertEquals("<extra_id_0>System\n<tool> {\"name\": \"say\", \"parameters\": {}} </tool>\n\n"
-                + "<extra_id_1>User\nSchmiede? 🔥\n", stdout());
+                + "<extra_id_1>User\nSchmiede? 🔥\n", run.out());
     }
 
     @Test
     void badJsonIsAOneLineError() throws IOException {
         Path messages = file("m.json", "[{\"role\": \"user\", \"content\": }]");
-        int code = Main.run("template", "--model", SHARED.resolve("tokenizer/tekken-tiny").toString(),
+        CliRun run = CliRun.of("template", "--model", SHARED.resolve("tokenizer/tekken-tiny").toString(),
                 "--messages", messages.toString());
-        assertEquals(1, code);
-        String error = err.toString(StandardCharsets.UTF_8).strip();
+        assertEquals(1, run.code());
+        String error = run.err().strip();
         assertTrue(error.startsWith("error: messages file ") && error.contains("is not valid JSON at line 1"), error);
         assertEquals(1, error.lines().count(), error);
-        assertEquals("", stdout());
+        assertEquals("", run.out());
     }
 
     @Test
     void malformedConversationIsAOneLineError() throws IOException {
         Path messages = file("m.json", "[{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"system\", \"content\": \"b\"}]");
-        int code = Main.run("template", "--model", SHARED.resolve("tokenizer/tekken-tiny").toString(),
+        CliRun run = CliRun.of("template", "--model", SHARED.resolve("tokenizer/tekken-tiny").toString(),
                 "--messages", messages.toString());
-        assertEquals(1, code);
+        assertEquals(1, run.code());
         assertEquals("error: messages[1]: a system message may only be the first message",
-                err.toString(StandardCharsets.UTF_8).strip());
+                run.err().strip());
     }
 }
