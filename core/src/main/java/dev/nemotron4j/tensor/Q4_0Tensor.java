@@ -169,8 +169,24 @@ public final class Q4_0Tensor extends WeightTensor {
         return sum;
     }
 
+    /** Vector API: the prompt matmul decodes every row through here. */
     @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        long base = rowOffset(row);
+        for (int b = 0; b < cols / QK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            FloatVector d = FloatVector.broadcast(F, Simd.f16(data, block));
+            int ob = outOffset + b * QK;
+            for (int j = 0; j < QK / 2; j += L) {
+                IntVector q = quants(block, j);
+                low(q).mul(d).intoArray(out, ob + j);
+                high(q).mul(d).intoArray(out, ob + j + QK / 2);
+            }
+        }
+    }
+
+    /** Scalar reference of {@link #dequantizeRow}; the tests hold the two together. */
+    void dequantizeRowScalar(int row, float[] out, int outOffset) {
         long base = rowOffset(row);
         for (int b = 0; b < cols / QK; b++) {
             long block = base + (long) b * BLOCK_BYTES;

@@ -122,8 +122,24 @@ public final class Q8_0Tensor extends WeightTensor {
         return sum;
     }
 
+    /** Vector API: the prompt matmul decodes every row through here. */
     @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        long base = rowOffset(row);
+        for (int b = 0; b < cols / QK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            FloatVector d = FloatVector.broadcast(F, Simd.f16(data, block));
+            for (int j = 0; j < QK; j += B.length()) {
+                ByteVector q = Simd.bytes(data, block + 2 + j);
+                for (int p = 0; p < B_PARTS; p++) {
+                    Simd.toFloats(q, p).mul(d).intoArray(out, outOffset + b * QK + j + p * L);
+                }
+            }
+        }
+    }
+
+    /** Scalar reference of {@link #dequantizeRow}; the tests hold the two together. */
+    void dequantizeRowScalar(int row, float[] out, int outOffset) {
         long base = rowOffset(row);
         for (int b = 0; b < cols / QK; b++) {
             long block = base + (long) b * BLOCK_BYTES;

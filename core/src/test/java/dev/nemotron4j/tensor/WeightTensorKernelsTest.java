@@ -120,6 +120,25 @@ class WeightTensorKernelsTest {
         }
     }
 
+    /** The vector row decoders of the formats that have one against their scalar references, bit for bit. */
+    @Test
+    void vectorDequantizeMatchesScalar() {
+        int rows = 3;
+        int cols = 32 * 5;
+        Q4_0Tensor q4 = new Q4_0Tensor(randomTensor(GGMLType.Q4_0, rows, cols, 21), rows, cols);
+        Q8_0Tensor q8 = new Q8_0Tensor(randomTensor(GGMLType.Q8_0, rows, cols, 22), rows, cols);
+        float[] vector = new float[cols + 3];
+        float[] scalar = new float[cols + 3];
+        for (int r = 0; r < rows; r++) {
+            q4.dequantizeRow(r, vector, 3);
+            q4.dequantizeRowScalar(r, scalar, 3);
+            assertArrayEquals(scalar, vector, 0f, "Q4_0 row " + r);
+            q8.dequantizeRow(r, vector, 3);
+            q8.dequantizeRowScalar(r, scalar, 3);
+            assertArrayEquals(scalar, vector, 0f, "Q8_0 row " + r);
+        }
+    }
+
     /** Q4_1 and Q5_1 blocks built from Q4_0/Q5_0 blocks with m = −8d / −16d must give the same values. */
     @Test
     void offsetFormatsMatchTheirSymmetricTwins() {
