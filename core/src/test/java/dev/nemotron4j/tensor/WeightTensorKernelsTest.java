@@ -95,7 +95,7 @@ class WeightTensorKernelsTest {
         int cols = type.blockSize == 1 ? 96 : type.blockSize * 3;
         WeightTensor w = WeightTensor.of(type, randomTensor(type, rows, cols, 99), rows, cols);
         Random rnd = new Random(7);
-        for (int n : new int[] {1, 8, 19}) {
+        for (int n : new int[] {1, 2, 5, 8, 19}) {
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) rnd.nextGaussian();
