@@ -43,6 +43,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "GGUF file or HF model directory")
     Path model;
 
+    @Option(names = "--quantize", defaultValue = "none",
+            description = "quantize F32/F16/BF16 matrices on load: none, q8_0 or q4_0 (default: ${DEFAULT-VALUE})")
+    String quantize;
+
     @Option(names = "--threads", description = "worker threads (default: all cores)")
     Integer threads;
 
@@ -65,7 +69,7 @@ final class BenchCommand implements Callable<Integer> {
             Parallel.setThreads(threads);
         }
         long t0 = System.nanoTime();
-        try (Model m = Model.load(model)) {
+        try (Model m = Model.load(model, ModelOptions.loadOptions(quantize))) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
             ModelConfig c = m.config();
             if (pp > c.contextLength() || DECODE_PROMPT + tg > c.contextLength()) {

@@ -3,6 +3,7 @@ package dev.nemotron4j.cli;
 import dev.nemotron4j.generate.Engine;
 import dev.nemotron4j.hub.HfHub;
 import dev.nemotron4j.hub.ModelName;
+import dev.nemotron4j.model.LoadOptions;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -17,8 +18,16 @@ final class ModelOptions {
     @Option(names = "--ctx", defaultValue = "0", description = "context size in tokens (default: the model's)")
     int contextSize;
 
+    @Option(names = "--quantize", defaultValue = "none",
+            description = "quantize F32/F16/BF16 matrices on load: none, q8_0 or q4_0 (default: ${DEFAULT-VALUE})")
+    String quantize;
+
     Engine load() {
-        return Engine.load(resolve(model), contextSize);
+        return Engine.load(resolve(model), contextSize, loadOptions(quantize));
+    }
+
+    static LoadOptions loadOptions(String quantize) {
+        return LoadOptions.quantize(LoadOptions.Quantize.parse(quantize));
     }
 
     /** A local path for {@code model}, downloading it first when it is a Hugging Face name not yet cached. */

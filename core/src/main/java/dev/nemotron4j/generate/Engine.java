@@ -6,6 +6,7 @@ import dev.nemotron4j.chat.ChatTemplate;
 import dev.nemotron4j.chat.ChatTemplates;
 import dev.nemotron4j.formats.gguf.GGUFFile;
 import dev.nemotron4j.model.InferenceState;
+import dev.nemotron4j.model.LoadOptions;
 import dev.nemotron4j.model.Model;
 import dev.nemotron4j.tokenizer.Tokenizer;
 import dev.nemotron4j.tokenizer.TokenizerLoader;
@@ -64,7 +65,12 @@ public final class Engine implements AutoCloseable {
      *                    takes {@code 2 · layers · kvDim · 4} bytes per token
      */
     public static Engine load(Path path, int contextSize) {
-        Model model = Model.load(path);
+        return load(path, contextSize, LoadOptions.DEFAULT);
+    }
+
+    /** Loads like {@link #load(Path, int)}; {@code options} can quantize float weights on load. */
+    public static Engine load(Path path, int contextSize, LoadOptions options) {
+        Model model = Model.load(path, options);
         try {
             Tokenizer tokenizer;
             ChatTemplate template;

@@ -7,6 +7,9 @@ public final class Matmul {
     /** One reusable job per calling thread, so a matmul allocates nothing. */
     private static final ThreadLocal<Job> JOB = ThreadLocal.withInitial(Job::new);
 
+    /** From this many vectors on, decoding every row once ({@link Gemm}) beats the formats' tiles. */
+    static final int GEMM_MIN_VECTORS = 32;
+
     private Matmul() {
     }
 
@@ -15,6 +18,10 @@ public final class Matmul {
      * over threads; each format's {@link WeightTensor#matmul} reads a row once for a whole tile of vectors.
      */
     public static void matmul(WeightTensor w, float[] x, int n, float[] out) {
+        if (n >= GEMM_MIN_VECTORS) {
+            Gemm.matmul(w, x, n, out);
+            return;
+        }
         Job job = JOB.get();
         job.w = w;
         job.x = x;

@@ -7,6 +7,7 @@ import dev.nemotron4j.formats.ModelFormatException;
 import dev.nemotron4j.formats.gguf.GGUFFile;
 import dev.nemotron4j.formats.hf.HfCheckpoint;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -20,13 +21,22 @@ public final class Model implements AutoCloseable {
     private final ModelConfig config;
     private final Transformer transformer;
     private final JsonNode hfConfig;
+    /** Memory of the matrices quantized on load, freed with the model. */
+    private final Arena arena = Arena.ofShared();
 
-    private Model(ModelFile file, Architecture architecture, ModelConfig config, TensorNames names, JsonNode hfConfig) {
+    private Model(ModelFile file, Architecture architecture, ModelConfig config, TensorNames names, JsonNode hfConfig,
+                  LoadOptions options) {
         this.file = file;
         this.architecture = architecture;
         this.config = config;
         this.hfConfig = hfConfig;
-        this.transformer = new Transformer(config, WeightLoader.load(file, config, architecture, names));
+        WeightQuantizer quantizer = new WeightQuantizer(options.quantize(), arena);
+        try {
+            this.transformer = new Transformer(config, WeightLoader.load(file, config, architecture, names, quantizer));
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
     }
 
     /**
@@ -34,18 +44,23 @@ public final class Model implements AutoCloseable {
      * inside one.
      */
     public static Model load(Path path) {
+        return load(path, LoadOptions.DEFAULT);
+    }
+
+    /** Loads like {@link #load(Path)}, then quantizes float matrices when {@code options} ask for it. */
+    public static Model load(Path path, LoadOptions options) {
         if (!Files.exists(path)) {
             throw new ModelFormatException("model path does not exist: " + path);
         }
         if (Files.isDirectory(path)) {
-            return loadHf(path);
+            return loadHf(path, options);
         }
         if (isGguf(path)) {
-            return loadGguf(path);
+            return loadGguf(path, options);
         }
         Path dir = path.toAbsolutePath().getParent();
         if (dir != null && Files.exists(dir.resolve("config.json"))) {
-            return loadHf(dir);
+            return loadHf(dir, options);
         }
         throw new ModelFormatException(path + " is neither a GGUF file nor inside an HF model directory "
                 + "(no config.json beside it)");
@@ -57,24 +72,24 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    private static Model loadGguf(Path path) {
+    private static Model loadGguf(Path path, LoadOptions options) {
         GGUFFile gguf = GGUFFile.open(path);
         try {
             Architecture arch = Architecture.forGguf(gguf.getString("general.architecture"));
-            return new Model(gguf, arch, arch.configFromGguf(gguf), TensorNames.GGUF, null);
+            return new Model(gguf, arch, arch.configFromGguf(gguf), TensorNames.GGUF, null, options);
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
         }
     }
 
-    private static Model loadHf(Path dir) {
+    private static Model loadHf(Path dir, LoadOptions options) {
         JsonNode json = HfCheckpoint.readConfig(dir);
         Architecture arch = Architecture.forHf(json);
         ModelConfig config = arch.configFromHf(json);
         ModelFile weights = HfCheckpoint.openWeights(dir);
         try {
-            return new Model(weights, arch, config, TensorNames.HF, json);
+            return new Model(weights, arch, config, TensorNames.HF, json, options);
         } catch (RuntimeException e) {
             weights.close();
             throw e;
@@ -113,6 +128,9 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
         file.close();
     }
 }

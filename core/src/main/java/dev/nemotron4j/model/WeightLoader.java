@@ -12,24 +12,28 @@ import java.util.Arrays;
 
 /**
  * Builds the canonical {@link Weights} from a model file: finds each tensor by its name in that file family, checks its
- * shape against the config, and applies the family's conventions once, here. Matrices stay views of the mapped file;
- * only the small norm vectors are copied (to add Nemotron's +1).
+ * shape against the config, and applies the family's conventions once, here. Matrices stay views of the mapped file
+ * unless they are quantized on load; only the small norm vectors are copied (to add Nemotron's +1).
  */
 final class WeightLoader {
     private final ModelFile file;
     private final ModelConfig config;
     private final TensorNames names;
     private final float normOffset;
+    private final WeightQuantizer quantizer;
 
-    private WeightLoader(ModelFile file, ModelConfig config, TensorNames names, float normOffset) {
+    private WeightLoader(ModelFile file, ModelConfig config, TensorNames names, float normOffset,
+                         WeightQuantizer quantizer) {
         this.file = file;
         this.config = config;
         this.names = names;
         this.normOffset = normOffset;
+        this.quantizer = quantizer;
     }
 
-    static Weights load(ModelFile file, ModelConfig config, Architecture architecture, TensorNames names) {
-        return new WeightLoader(file, config, names, architecture.normWeightOffset(names)).load();
+    static Weights load(ModelFile file, ModelConfig config, Architecture architecture, TensorNames names,
+                        WeightQuantizer quantizer) {
+        return new WeightLoader(file, config, names, architecture.normWeightOffset(names), quantizer).load();
     }
 
     private Weights load() {
@@ -59,7 +63,7 @@ final class WeightLoader {
     private WeightTensor matrix(String name, int rows, int cols) {
         TensorEntry t = file.tensor(name);
         expectShape(t, rows, cols);
-        return t.asMatrix();
+        return quantizer.apply(t.asMatrix());
     }
 
     private float[] normWeight(String prefix) {

@@ -51,33 +51,44 @@ public final class Q8_0Tensor extends WeightTensor {
 
     /**
      * Several vectors at once: each block is converted to floats once and multiplied into a tile of {@link #TILE}
-     * vectors, so the conversion is shared and the row is read once per tile while it sits in L1.
+     * vectors, so the conversion is shared and the row is read once per tile while it sits in L1. Three or more
+     * vectors left over are padded to a tile with zero vectors; one or two use the single-vector kernel.
      */
     @Override
     public void matmul(float[] x, int n, float[] out, int from, int to) {
+        int tiled = n - n % TILE;
+        float[] tail = n - tiled >= MIN_PADDED ? Simd.paddedTail(x, n, tiled, cols, TILE) : null;
         for (int r0 = from; r0 < to; r0 += ROW_BLOCK) {
             int r1 = Math.min(to, r0 + ROW_BLOCK);
-            int t = 0;
-            for (; t + TILE <= n; t += TILE) {
+            for (int t = 0; t < tiled; t += TILE) {
                 for (int r = r0; r < r1; r++) {
-                    dotTile(r, x, t, out);
+                    dotTile(r, x, t * cols, t, TILE, out);
                 }
             }
-            for (; t < n; t++) {
+            if (tail != null) {
                 for (int r = r0; r < r1; r++) {
-                    out[t * rows + r] = dot(r, x, t * cols);
+                    dotTile(r, tail, 0, tiled, n - tiled, out);
+                }
+            } else {
+                for (int t = tiled; t < n; t++) {
+                    for (int r = r0; r < r1; r++) {
+                        out[t * rows + r] = dot(r, x, t * cols);
+                    }
                 }
             }
         }
     }
 
     private static final int TILE = 8;
+    private static final int MIN_PADDED = 3;
     private static final int ROW_BLOCK = 16;
 
-    /** out[(t0+k)·rows + row] = W[row]·x_{t0+k} for k in [0, TILE). */
-    private void dotTile(int row, float[] x, int t0, float[] out) {
+    /**
+     * out[(t0+k)·rows + row] = W[row]·x_k for k in [0, count), where x_k = x[x0 + k·cols …] and a whole tile of
+     * {@link #TILE} vectors is readable there.
+     */
+    private void dotTile(int row, float[] x, int x0, int t0, int count, float[] out) {
         long base = rowOffset(row);
-        int x0 = t0 * cols;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int b = 0; b < cols / QK; b++) {
             long block = base + (long) b * BLOCK_BYTES;
@@ -98,14 +109,7 @@ public final class Q8_0Tensor extends WeightTensor {
                 }
             }
         }
-        out[t0 * rows + row] = a0.reduceLanes(VectorOperators.ADD);
-        out[(t0 + 1) * rows + row] = a1.reduceLanes(VectorOperators.ADD);
-        out[(t0 + 2) * rows + row] = a2.reduceLanes(VectorOperators.ADD);
-        out[(t0 + 3) * rows + row] = a3.reduceLanes(VectorOperators.ADD);
-        out[(t0 + 4) * rows + row] = a4.reduceLanes(VectorOperators.ADD);
-        out[(t0 + 5) * rows + row] = a5.reduceLanes(VectorOperators.ADD);
-        out[(t0 + 6) * rows + row] = a6.reduceLanes(VectorOperators.ADD);
-        out[(t0 + 7) * rows + row] = a7.reduceLanes(VectorOperators.ADD);
+        Simd.storeSums(out, rows, row, t0, count, a0, a1, a2, a3, a4, a5, a6, a7);
     }
 
     @Override
@@ -122,8 +126,24 @@ public final class Q8_0Tensor extends WeightTensor {
         return sum;
     }
 
+    /** Vector API: the prompt matmul decodes every row through here. */
     @Override
     public void dequantizeRow(int row, float[] out, int outOffset) {
+        long base = rowOffset(row);
+        for (int b = 0; b < cols / QK; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            FloatVector d = FloatVector.broadcast(F, Simd.f16(data, block));
+            for (int j = 0; j < QK; j += B.length()) {
+                ByteVector q = Simd.bytes(data, block + 2 + j);
+                for (int p = 0; p < B_PARTS; p++) {
+                    Simd.toFloats(q, p).mul(d).intoArray(out, outOffset + b * QK + j + p * L);
+                }
+            }
+        }
+    }
+
+    /** Scalar reference of {@link #dequantizeRow}; the tests hold the two together. */
+    void dequantizeRowScalar(int row, float[] out, int outOffset) {
         long base = rowOffset(row);
         for (int b = 0; b < cols / QK; b++) {
             long block = base + (long) b * BLOCK_BYTES;

@@ -95,7 +95,7 @@ class WeightTensorKernelsTest {
         int cols = type.blockSize == 1 ? 96 : type.blockSize * 3;
         WeightTensor w = WeightTensor.of(type, randomTensor(type, rows, cols, 99), rows, cols);
         Random rnd = new Random(7);
-        for (int n : new int[] {1, 8, 19}) {
+        for (int n : new int[] {1, 2, 5, 8, 19}) {
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) rnd.nextGaussian();
@@ -117,6 +117,25 @@ class WeightTensorKernelsTest {
                             type + " n=" + n + " row " + r + " vector " + t);
                 }
             }
+        }
+    }
+
+    /** The vector row decoders of the formats that have one against their scalar references, bit for bit. */
+    @Test
+    void vectorDequantizeMatchesScalar() {
+        int rows = 3;
+        int cols = 32 * 5;
+        Q4_0Tensor q4 = new Q4_0Tensor(randomTensor(GGMLType.Q4_0, rows, cols, 21), rows, cols);
+        Q8_0Tensor q8 = new Q8_0Tensor(randomTensor(GGMLType.Q8_0, rows, cols, 22), rows, cols);
+        float[] vector = new float[cols + 3];
+        float[] scalar = new float[cols + 3];
+        for (int r = 0; r < rows; r++) {
+            q4.dequantizeRow(r, vector, 3);
+            q4.dequantizeRowScalar(r, scalar, 3);
+            assertArrayEquals(scalar, vector, 0f, "Q4_0 row " + r);
+            q8.dequantizeRow(r, vector, 3);
+            q8.dequantizeRowScalar(r, scalar, 3);
+            assertArrayEquals(scalar, vector, 0f, "Q8_0 row " + r);
         }
     }
 

@@ -1,0 +1,38 @@
+package dev.nemotron4j.model;
+
+import dev.nemotron4j.InvalidInputException;
+
+import java.util.Locale;
+
+/**
+ * How {@link Model#load(java.nio.file.Path, LoadOptions)} prepares the weights.
+ *
+ * @param quantize the format float (F32/F16/BF16) matrices are quantized to while loading; quantized files and the
+ *                 norm vectors are left as they are
+ */
+public record LoadOptions(Quantize quantize) {
+    public static final LoadOptions DEFAULT = new LoadOptions(Quantize.NONE);
+
+    public enum Quantize {
+        NONE, Q8_0, Q4_0;
+
+        /** {@code none}, {@code q8_0} or {@code q4_0}, in any case. */
+        public static Quantize parse(String name) {
+            try {
+                return valueOf(name.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidInputException("unknown quantization '" + name + "' (expected none, q8_0 or q4_0)");
+            }
+        }
+    }
+
+    public LoadOptions {
+        if (quantize == null) {
+            throw new IllegalArgumentException("quantize must not be null");
+        }
+    }
+
+    public static LoadOptions quantize(Quantize quantize) {
+        return new LoadOptions(quantize);
+    }
+}
