@@ -31,15 +31,15 @@ public final class Q4_0Tensor extends WeightTensor {
     @Override
     public float dot(int row, float[] x, int xOffset) {
         float[] sums = new float[cols / QK];
-        blockSums(x, xOffset, sums);
-        return dot(row, x, xOffset, sums);
+        blockSums(x, xOffset, sums, 0);
+        return dot(row, x, xOffset, sums, 0);
     }
 
     /**
      * Σ_b d_b · (Σ_j nibble_j · x_j − 8 · Σ_j x_j) with the per-block sums of x given: leaving the −8 to the scalar
      * side saves two vector ops per block, and the decode kernel is bound by vector ops.
      */
-    private float dot(int row, float[] x, int xOffset, float[] sums) {
+    private float dot(int row, float[] x, int xOffset, float[] sums, int sumsOffset) {
         long base = rowOffset(row);
         int blocks = cols / QK;
         FloatVector acc = FloatVector.zero(F);
@@ -56,18 +56,18 @@ public final class Q4_0Tensor extends WeightTensor {
             }
             float d = Simd.f16(data, block);
             acc = sum.fma(FloatVector.broadcast(F, d), acc);
-            offset += d * sums[b];
+            offset += d * sums[sumsOffset + b];
         }
         return acc.reduceLanes(VectorOperators.ADD) - 8f * offset;
     }
 
-    private void blockSums(float[] x, int xOffset, float[] sums) {
+    private void blockSums(float[] x, int xOffset, float[] sums, int sumsOffset) {
         for (int b = 0; b < cols / QK; b++) {
             FloatVector s = FloatVector.zero(F);
             for (int j = 0; j < QK; j += L) {
                 s = s.add(FloatVector.fromArray(F, x, xOffset + b * QK + j));
             }
-            sums[b] = s.reduceLanes(VectorOperators.ADD);
+            sums[sumsOffset + b] = s.reduceLanes(VectorOperators.ADD);
         }
     }
 
@@ -75,73 +75,25 @@ public final class Q4_0Tensor extends WeightTensor {
     private static final ThreadLocal<float[][]> SUMS = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**
-     * Several vectors at once: each block is decoded to floats once and multiplied into a tile of {@link #TILE}
-     * vectors, so the decoding cost is shared and the row is read once per tile while it sits in L1. Three or more
-     * vectors left over are padded to a tile with zero vectors (cheaper than decoding per vector); one or two, and
-     * single-token decoding, use the single-vector kernel.
+     * One dot product per row and vector, with the block sums of every vector computed first, so a row is read from
+     * memory once and stays in L1 for the other vectors.
      */
     @Override
     public void matmul(float[] x, int n, float[] out, int from, int to) {
-        int tiled = n - n % TILE;
-        float[] tail = n - tiled >= MIN_PADDED ? Simd.paddedTail(x, n, tiled, cols, TILE) : null;
-        for (int r0 = from; r0 < to; r0 += ROW_BLOCK) {
-            int r1 = Math.min(to, r0 + ROW_BLOCK);
-            for (int t = 0; t < tiled; t += TILE) {
-                for (int r = r0; r < r1; r++) {
-                    dotTile(r, x, t * cols, t, TILE, out);
-                }
-            }
-            if (tail != null) {
-                for (int r = r0; r < r1; r++) {
-                    dotTile(r, tail, 0, tiled, n - tiled, out);
-                }
-            }
-        }
-        if (tail != null) {
-            return;
-        }
+        int blocks = cols / QK;
         float[][] scratch = SUMS.get();
-        if (scratch[0].length < cols / QK) {
-            scratch[0] = new float[cols / QK];
+        if (scratch[0].length < n * blocks) {
+            scratch[0] = new float[n * blocks];
         }
         float[] sums = scratch[0];
-        for (int t = tiled; t < n; t++) {
-            blockSums(x, t * cols, sums);
-            for (int r = from; r < to; r++) {
-                out[t * rows + r] = dot(r, x, t * cols, sums);
+        for (int t = 0; t < n; t++) {
+            blockSums(x, t * cols, sums, t * blocks);
+        }
+        for (int r = from; r < to; r++) {
+            for (int t = 0; t < n; t++) {
+                out[t * rows + r] = dot(r, x, t * cols, sums, t * blocks);
             }
         }
-    }
-
-    private static final int TILE = 8;
-    private static final int MIN_PADDED = 3;
-    private static final int ROW_BLOCK = 16;
-
-    /**
-     * out[(t0+k)·rows + row] = W[row]·x_k for k in [0, count), where x_k = x[x0 + k·cols …] and a whole tile of
-     * {@link #TILE} vectors is readable there.
-     */
-    private void dotTile(int row, float[] x, int x0, int t0, int count, float[] out) {
-        long base = rowOffset(row);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int b = 0; b < cols / QK; b++) {
-            long block = base + (long) b * BLOCK_BYTES;
-            FloatVector d = FloatVector.broadcast(F, Simd.f16(data, block));
-            for (int j = 0; j < QK; j += L) {
-                IntVector q = quants(block, j % (QK / 2));
-                FloatVector w = (j < QK / 2 ? low(q) : high(q)).mul(d);
-                int xj = x0 + b * QK + j;
-                a0 = w.fma(FloatVector.fromArray(F, x, xj), a0);
-                a1 = w.fma(FloatVector.fromArray(F, x, xj + cols), a1);
-                a2 = w.fma(FloatVector.fromArray(F, x, xj + 2 * cols), a2);
-                a3 = w.fma(FloatVector.fromArray(F, x, xj + 3 * cols), a3);
-                a4 = w.fma(FloatVector.fromArray(F, x, xj + 4 * cols), a4);
-                a5 = w.fma(FloatVector.fromArray(F, x, xj + 5 * cols), a5);
-                a6 = w.fma(FloatVector.fromArray(F, x, xj + 6 * cols), a6);
-                a7 = w.fma(FloatVector.fromArray(F, x, xj + 7 * cols), a7);
-            }
-        }
-        Simd.storeSums(out, rows, row, t0, count, a0, a1, a2, a3, a4, a5, a6, a7);
     }
 
     /** Bytes j … j+L−1 of a block's qs as ints (int ops avoid x86's missing byte shifts); bits 0-7 are the byte. */

@@ -49,69 +49,6 @@ public final class Q8_0Tensor extends WeightTensor {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * Several vectors at once: each block is converted to floats once and multiplied into a tile of {@link #TILE}
-     * vectors, so the conversion is shared and the row is read once per tile while it sits in L1. Three or more
-     * vectors left over are padded to a tile with zero vectors; one or two use the single-vector kernel.
-     */
-    @Override
-    public void matmul(float[] x, int n, float[] out, int from, int to) {
-        int tiled = n - n % TILE;
-        float[] tail = n - tiled >= MIN_PADDED ? Simd.paddedTail(x, n, tiled, cols, TILE) : null;
-        for (int r0 = from; r0 < to; r0 += ROW_BLOCK) {
-            int r1 = Math.min(to, r0 + ROW_BLOCK);
-            for (int t = 0; t < tiled; t += TILE) {
-                for (int r = r0; r < r1; r++) {
-                    dotTile(r, x, t * cols, t, TILE, out);
-                }
-            }
-            if (tail != null) {
-                for (int r = r0; r < r1; r++) {
-                    dotTile(r, tail, 0, tiled, n - tiled, out);
-                }
-            } else {
-                for (int t = tiled; t < n; t++) {
-                    for (int r = r0; r < r1; r++) {
-                        out[t * rows + r] = dot(r, x, t * cols);
-                    }
-                }
-            }
-        }
-    }
-
-    private static final int TILE = 8;
-    private static final int MIN_PADDED = 3;
-    private static final int ROW_BLOCK = 16;
-
-    /**
-     * out[(t0+k)·rows + row] = W[row]·x_k for k in [0, count), where x_k = x[x0 + k·cols …] and a whole tile of
-     * {@link #TILE} vectors is readable there.
-     */
-    private void dotTile(int row, float[] x, int x0, int t0, int count, float[] out) {
-        long base = rowOffset(row);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int b = 0; b < cols / QK; b++) {
-            long block = base + (long) b * BLOCK_BYTES;
-            FloatVector d = FloatVector.broadcast(F, Simd.f16(data, block));
-            for (int j = 0; j < QK; j += B.length()) {
-                ByteVector q = Simd.bytes(data, block + 2 + j);
-                for (int p = 0; p < B_PARTS; p++) {
-                    FloatVector w = Simd.toFloats(q, p).mul(d);
-                    int xj = x0 + b * QK + j + p * L;
-                    a0 = w.fma(FloatVector.fromArray(F, x, xj), a0);
-                    a1 = w.fma(FloatVector.fromArray(F, x, xj + cols), a1);
-                    a2 = w.fma(FloatVector.fromArray(F, x, xj + 2 * cols), a2);
-                    a3 = w.fma(FloatVector.fromArray(F, x, xj + 3 * cols), a3);
-                    a4 = w.fma(FloatVector.fromArray(F, x, xj + 4 * cols), a4);
-                    a5 = w.fma(FloatVector.fromArray(F, x, xj + 5 * cols), a5);
-                    a6 = w.fma(FloatVector.fromArray(F, x, xj + 6 * cols), a6);
-                    a7 = w.fma(FloatVector.fromArray(F, x, xj + 7 * cols), a7);
-                }
-            }
-        }
-        Simd.storeSums(out, rows, row, t0, count, a0, a1, a2, a3, a4, a5, a6, a7);
-    }
-
     @Override
     public float dotScalar(int row, float[] x, int xOffset) {
         long base = rowOffset(row);

@@ -76,49 +76,6 @@ final class Simd {
         return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
     }
 
-    /** Per-thread copy of a partial tile of vectors, padded with zero vectors to a whole tile. */
-    private static final ThreadLocal<float[][]> TAIL = ThreadLocal.withInitial(() -> new float[1][0]);
-
-    /** x_{from} … x_{n−1} (each {@code cols} floats) followed by zeros up to {@code tile} vectors. */
-    static float[] paddedTail(float[] x, int n, int from, int cols, int tile) {
-        float[][] holder = TAIL.get();
-        if (holder[0].length < tile * cols) {
-            holder[0] = new float[tile * cols];
-        }
-        float[] tail = holder[0];
-        System.arraycopy(x, from * cols, tail, 0, (n - from) * cols);
-        java.util.Arrays.fill(tail, (n - from) * cols, tile * cols, 0f);
-        return tail;
-    }
-
-    /** out[(t0+k)·rows + row] = Σ lanes of a_k for the first {@code count} of eight sums. */
-    static void storeSums(float[] out, int rows, int row, int t0, int count, FloatVector a0, FloatVector a1,
-                          FloatVector a2, FloatVector a3, FloatVector a4, FloatVector a5, FloatVector a6,
-                          FloatVector a7) {
-        out[t0 * rows + row] = a0.reduceLanes(VectorOperators.ADD);
-        if (count > 1) {
-            out[(t0 + 1) * rows + row] = a1.reduceLanes(VectorOperators.ADD);
-        }
-        if (count > 2) {
-            out[(t0 + 2) * rows + row] = a2.reduceLanes(VectorOperators.ADD);
-        }
-        if (count > 3) {
-            out[(t0 + 3) * rows + row] = a3.reduceLanes(VectorOperators.ADD);
-        }
-        if (count > 4) {
-            out[(t0 + 4) * rows + row] = a4.reduceLanes(VectorOperators.ADD);
-        }
-        if (count > 5) {
-            out[(t0 + 5) * rows + row] = a5.reduceLanes(VectorOperators.ADD);
-        }
-        if (count > 6) {
-            out[(t0 + 6) * rows + row] = a6.reduceLanes(VectorOperators.ADD);
-        }
-        if (count > 7) {
-            out[(t0 + 7) * rows + row] = a7.reduceLanes(VectorOperators.ADD);
-        }
-    }
-
     static FloatVector toFloats(IntVector v) {
         return (FloatVector) v.convert(VectorOperators.I2F, 0);
     }

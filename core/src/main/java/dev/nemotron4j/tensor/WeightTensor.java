@@ -41,8 +41,8 @@ public abstract class WeightTensor {
     public abstract float dotScalar(int row, float[] x, int xOffset);
 
     /**
-     * out[t·rows + r] = W[r]·x_t for rows r in [from, to) and the {@code n} vectors x_t = x[t·cols …]. Formats with a
-     * batched kernel override this to decode each block once for several vectors.
+     * out[t·rows + r] = W[r]·x_t for rows r in [from, to) and the {@code n} vectors x_t = x[t·cols …], one dot product
+     * each: the path for one or a few vectors (more go through {@code kernels.Gemm}, which decodes each row once).
      */
     public void matmul(float[] x, int n, float[] out, int from, int to) {
         for (int r = from; r < to; r++) {
