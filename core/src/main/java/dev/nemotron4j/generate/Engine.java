@@ -13,6 +13,7 @@ import dev.nemotron4j.tokenizer.TokenizerLoader;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -130,6 +131,16 @@ public final class Engine implements AutoCloseable {
             InferenceState state = model.newState(Math.min(contextSize, prompt.length + options.maxTokens()));
             return generator.generate(state, prompt, options, listener, cancelled);
         });
+    }
+
+    /**
+     * Runs a short throwaway generation (a prompt pass and a few decode steps) so that the JIT compiles the hot paths
+     * before the first real request, instead of during it.
+     */
+    public void warmUp() {
+        int[] prompt = new int[8];
+        Arrays.fill(prompt, Math.max(0, tokenizer.bos()));
+        complete(prompt, GenerationOptions.of(SamplingParams.GREEDY, 4)).result();
     }
 
     /** Renders messages through the chat template with the generation prompt and tokenizes the result. */

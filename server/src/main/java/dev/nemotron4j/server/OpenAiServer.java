@@ -78,6 +78,7 @@ public final class OpenAiServer implements AutoCloseable {
                 engine.close();
                 return;
             }
+            engine.warmUp();
             scheduler = new BatchScheduler(engine, config.parallel(), config.maxQueue());
             log.accept("nemotron4j: serving " + config.modelId() + " at " + url() + "/v1 (" + config.parallel()
                     + " parallel slots of " + engine.contextSize() + " tokens)");
