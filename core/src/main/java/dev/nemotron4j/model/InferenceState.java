@@ -1,5 +1,7 @@
 package dev.nemotron4j.model;
 
+import java.util.Arrays;
+
 /**
  * Everything one sequence needs besides the shared weights: its KV cache, the tokens in it, and activation buffers
  * for evaluating it on its own.
@@ -33,7 +35,7 @@ public final class InferenceState {
 
     /** The tokens whose keys and values are cached, in order. */
     public int[] tokens() {
-        return java.util.Arrays.copyOf(tokens, cache.length());
+        return Arrays.copyOf(tokens, cache.length());
     }
 
     /**
@@ -55,7 +57,7 @@ public final class InferenceState {
     InferenceState[] rowsOfSelf(int n) {
         if (selfRows.length != n) {
             selfRows = new InferenceState[n];
-            java.util.Arrays.fill(selfRows, this);
+            Arrays.fill(selfRows, this);
         }
         return selfRows;
     }
