@@ -38,6 +38,7 @@ final class BenchCommand implements Callable<Integer> {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** Tokens evaluated before the timed decode steps, so attention is not over an empty cache. */
     private static final int DECODE_PROMPT = 8;
+    private static final int WARM_UP_PROMPT = 32;
     private static final long PROBE_BYTES = 1L << 30;
 
     @Option(names = "--model", required = true, description = "GGUF file or HF model directory")
@@ -77,9 +78,11 @@ final class BenchCommand implements Callable<Integer> {
                         + " must fit the context length " + c.contextLength());
             }
             SplittableRandom rng = new SplittableRandom(1234);
-            warmUp(m, rng);
-            double ppTokS = pp > 0 ? median(reps, () -> promptRun(m, rng)) : 0;
-            double tgTokS = tg > 0 ? median(reps, () -> decodeRun(m, rng)) : 0;
+            // One sequence for every run, reset in between, so the heap holds one KV cache and one set of buffers.
+            InferenceState s = m.newState(Math.max(Math.max(pp, DECODE_PROMPT + tg), WARM_UP_PROMPT + 2));
+            warmUp(m, s, rng);
+            double ppTokS = pp > 0 ? median(reps, () -> promptRun(m, s, rng)) : 0;
+            double tgTokS = tg > 0 ? median(reps, () -> decodeRun(m, s, rng)) : 0;
             double rssMb = residentMegabytes();
             long bytesPerToken = weightBytesPerToken(m);
             double bandwidth = memoryBandwidth();
@@ -102,17 +105,17 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Pages the weights in and compiles the kernels for batched and single-token passes; not timed. */
-    private void warmUp(Model m, SplittableRandom rng) {
-        InferenceState s = m.newState(Math.max(Math.min(pp, 32), 1) + 2);
-        m.transformer().forward(s, randomTokens(m, rng, Math.max(Math.min(pp, 32), 1)), false);
+    private void warmUp(Model m, InferenceState s, SplittableRandom rng) {
+        s.reset();
+        m.transformer().forward(s, randomTokens(m, rng, WARM_UP_PROMPT), false);
         for (int i = 0; i < 2; i++) {
             m.transformer().forward(s, randomTokens(m, rng, 1), false);
         }
     }
 
-    /** Tokens per second of one pass over {@code pp} random tokens in a fresh sequence. */
-    private double promptRun(Model m, SplittableRandom rng) {
-        InferenceState s = m.newState(pp);
+    /** Tokens per second of one pass over {@code pp} random tokens in an empty sequence. */
+    private double promptRun(Model m, InferenceState s, SplittableRandom rng) {
+        s.reset();
         int[] tokens = randomTokens(m, rng, pp);
         long start = System.nanoTime();
         m.transformer().forward(s, tokens, false);
@@ -120,13 +123,15 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Tokens per second of {@code tg} single-token steps after a short untimed prompt. */
-    private double decodeRun(Model m, SplittableRandom rng) {
-        InferenceState s = m.newState(DECODE_PROMPT + tg);
+    private double decodeRun(Model m, InferenceState s, SplittableRandom rng) {
+        s.reset();
         m.transformer().forward(s, randomTokens(m, rng, DECODE_PROMPT), false);
         int[] tokens = randomTokens(m, rng, tg);
+        int[] next = new int[1];
         long start = System.nanoTime();
         for (int token : tokens) {
-            m.transformer().forward(s, new int[] {token}, false);
+            next[0] = token;
+            m.transformer().forward(s, next, false);
         }
         return tg / ((System.nanoTime() - start) / 1e9);
     }
