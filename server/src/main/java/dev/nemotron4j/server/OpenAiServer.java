@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nemotron4j.InvalidInputException;
+import dev.nemotron4j.Nemotron4jException;
 import dev.nemotron4j.chat.ChatJson;
 import dev.nemotron4j.chat.ChatTemplateException;
 import dev.nemotron4j.generate.BatchScheduler;
@@ -15,6 +16,9 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.concurrent.CompletableFuture;
@@ -65,10 +69,21 @@ public final class OpenAiServer implements AutoCloseable {
      * @param log    receives one line per request and the ready or failure message
      */
     public static OpenAiServer start(ServerConfig config, Supplier<Engine> loader, Consumer<String> log) {
+        requireFreePort(config.host(), config.port());
         OpenAiServer server = new OpenAiServer(config, log);
         server.app.start(config.host(), config.port());
         Thread.ofPlatform().name("nemotron4j-model-loader").start(() -> server.load(loader));
         return server;
+    }
+
+    /** A clear one-line error for an address in use or not on this machine, before Jetty would log its own. */
+    private static void requireFreePort(String host, int port) {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(host, port));
+        } catch (IOException e) {
+            throw new Nemotron4jException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+        }
     }
 
     private void load(Supplier<Engine> loader) {

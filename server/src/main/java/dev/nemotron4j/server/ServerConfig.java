@@ -1,5 +1,7 @@
 package dev.nemotron4j.server;
 
+import dev.nemotron4j.InvalidInputException;
+
 /**
  * How the server listens and schedules.
  *
@@ -14,11 +16,17 @@ public record ServerConfig(String host, int port, String modelId, String apiKey,
     public static final long DEFAULT_MAX_BODY_BYTES = 8L << 20;
 
     public ServerConfig {
+        if (port < 0 || port > 65535) {
+            throw new InvalidInputException("port must be between 0 and 65535, got " + port);
+        }
         if (parallel < 1) {
-            throw new IllegalArgumentException("parallel must be >= 1, got " + parallel);
+            throw new InvalidInputException("parallel must be >= 1, got " + parallel);
         }
         if (maxQueue < 0) {
-            throw new IllegalArgumentException("max queue must be >= 0, got " + maxQueue);
+            throw new InvalidInputException("max queue must be >= 0, got " + maxQueue);
+        }
+        if (maxBodyBytes < 1) {
+            throw new InvalidInputException("max body must be at least 1 byte, got " + maxBodyBytes);
         }
     }
 }
