@@ -100,20 +100,7 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     private Job enqueue(int[] prompt, GenerationOptions options, GenerationListener listener) {
-        int capacity = engine.contextSize();
-        if (prompt.length == 0) {
-            throw new InvalidInputException("the prompt is empty");
-        }
-        if (prompt.length >= capacity) {
-            throw new InvalidInputException("the prompt has " + prompt.length + " tokens but the context holds "
-                    + capacity + " (at least one more is needed to generate)");
-        }
-        int vocab = transformer.config().vocabSize();
-        for (int token : prompt) {
-            if (token < 0 || token >= vocab) {
-                throw new InvalidInputException("token id " + token + " is outside the vocabulary [0, " + vocab + ")");
-            }
-        }
+        Decoding.checkPrompt(prompt, engine.contextSize(), transformer);
         Job job = new Job(prompt.clone(), options, listener);
         synchronized (queue) {
             if (closed) {

@@ -1,5 +1,7 @@
 package dev.nemotron4j.generate;
 
+import dev.nemotron4j.InvalidInputException;
+import dev.nemotron4j.model.Transformer;
 import dev.nemotron4j.tokenizer.StreamingDecoder;
 import dev.nemotron4j.tokenizer.Tokenizer;
 
@@ -25,6 +27,21 @@ final class Decoding {
     private final int promptLength;
     private int[] history; // prompt then generated tokens; grows, since max tokens may be far above what is used
     private int historyLength;
+
+    /**
+     * The checks every generation makes before it touches a sequence: a non-empty prompt of known token ids that
+     * leaves room in a context of {@code capacity} tokens for at least one generated token.
+     */
+    static void checkPrompt(int[] prompt, int capacity, Transformer transformer) {
+        if (prompt.length == 0) {
+            throw new InvalidInputException("the prompt is empty");
+        }
+        if (prompt.length >= capacity) {
+            throw new InvalidInputException("the prompt has " + prompt.length + " tokens but the context holds "
+                    + capacity + " (at least one more is needed to generate)");
+        }
+        transformer.checkTokenIds(prompt);
+    }
 
     Decoding(int[] prompt, GenerationOptions options, Tokenizer tokenizer, int vocabSize, GenerationListener listener) {
         this.options = options;

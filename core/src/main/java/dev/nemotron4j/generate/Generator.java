@@ -1,6 +1,5 @@
 package dev.nemotron4j.generate;
 
-import dev.nemotron4j.InvalidInputException;
 import dev.nemotron4j.model.InferenceState;
 import dev.nemotron4j.model.Transformer;
 import dev.nemotron4j.tokenizer.Tokenizer;
@@ -34,14 +33,8 @@ public final class Generator {
      */
     public GenerationResult generate(InferenceState state, int[] prompt, GenerationOptions options,
                                      GenerationListener listener, BooleanSupplier cancelled) {
-        if (prompt.length == 0) {
-            throw new InvalidInputException("the prompt is empty");
-        }
         int capacity = state.cache().capacity();
-        if (prompt.length >= capacity) {
-            throw new InvalidInputException("the prompt has " + prompt.length + " tokens but the context holds "
-                    + capacity + " (at least one more is needed to generate)");
-        }
+        Decoding.checkPrompt(prompt, capacity, transformer);
         Decoding decoding = new Decoding(prompt, options, tokenizer, transformer.config().vocabSize(), listener);
         long t0 = System.nanoTime();
         int cached = state.keepCommonPrefix(prompt);

@@ -182,16 +182,21 @@ public final class Transformer {
         if (tokens.length == 0) {
             throw new InvalidInputException("no tokens to evaluate");
         }
+        checkTokenIds(tokens);
+        int needed = state.position() + tokens.length;
+        if (needed > state.cache.capacity()) {
+            throw new InvalidInputException(needed + " tokens do not fit the context of " + state.cache.capacity()
+                    + " tokens (" + state.position() + " already in the sequence)");
+        }
+    }
+
+    /** Throws {@link InvalidInputException} naming the first token id outside the vocabulary. */
+    public void checkTokenIds(int[] tokens) {
         for (int token : tokens) {
             if (token < 0 || token >= config.vocabSize()) {
                 throw new InvalidInputException("token id " + token + " is outside the vocabulary [0, "
                         + config.vocabSize() + ")");
             }
-        }
-        int needed = state.position() + tokens.length;
-        if (needed > state.cache.capacity()) {
-            throw new InvalidInputException(needed + " tokens do not fit the context of " + state.cache.capacity()
-                    + " tokens (" + state.position() + " already in the sequence)");
         }
     }
 }
