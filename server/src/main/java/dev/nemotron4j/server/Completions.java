@@ -169,13 +169,7 @@ final class Completions {
                 String finish = parser != null && parser.callCount() > 0
                         ? "tool_calls" : finishReason(result.finishReason());
                 sse.send(chatChunk(id, created, mapper.createObjectNode(), finish, null));
-                if (common.includeUsage()) {
-                    ObjectNode usageChunk = envelope(id, "chat.completion.chunk", created);
-                    usageChunk.putArray("choices");
-                    usageChunk.set("usage", usage(result));
-                    sse.send(usageChunk);
-                }
-                sse.done();
+                finishStream(sse, common, envelope(id, "chat.completion.chunk", created), result);
                 return;
             }
         } catch (IOException e) {
@@ -183,6 +177,17 @@ final class Completions {
         } finally {
             job.cancel(); // no effect once finished; ends the generation if the client left or the thread stopped
         }
+    }
+
+    /** Ends a stream: the usage chunk when the client asked for it (an envelope with no choices), then [DONE]. */
+    private void finishStream(SseStream sse, Common common, ObjectNode usageChunk, GenerationResult result)
+            throws IOException {
+        if (common.includeUsage()) {
+            usageChunk.putArray("choices");
+            usageChunk.set("usage", usage(result));
+            sse.send(usageChunk);
+        }
+        sse.done();
     }
 
     private void sendChatParts(SseStream sse, List<ToolCallParser.Event> parts, ToolCallParser.Streaming parser,
@@ -257,13 +262,7 @@ final class Completions {
                 }
                 ctx.attribute(OpenAiServer.TOKENS_ATTRIBUTE, end.result().generatedTokens());
                 sse.send(completionChunk(id, created, "", finishReason(end.result().finishReason()), null));
-                if (common.includeUsage()) {
-                    ObjectNode usageChunk = envelope(id, "text_completion", created);
-                    usageChunk.putArray("choices");
-                    usageChunk.set("usage", usage(end.result()));
-                    sse.send(usageChunk);
-                }
-                sse.done();
+                finishStream(sse, common, envelope(id, "text_completion", created), end.result());
                 return;
             }
         } catch (IOException e) {
