@@ -50,16 +50,23 @@ public final class Gemm {
     }
 
     /**
-     * Block b of the vectors, transposed: xt[(b·cols + k)·TOKENS + i] = x_{b·TOKENS+i}[k], zero past the n-th vector.
+     * Block b of the vectors, transposed: xt[(b·cols + k)·TOKENS + i] = x_{b·TOKENS+i}[order[k]] (order null: k), zero
+     * past the n-th vector. The order is that of the weights' stored rows, {@link WeightTensor#storedOrder()}.
      */
-    static void transpose(float[] x, int n, int cols, int block, float[] xt) {
+    static void transpose(float[] x, int n, int cols, int[] order, int block, float[] xt) {
         int t0 = block * TOKENS;
         int count = Math.min(TOKENS, n - t0);
         int base = block * cols * TOKENS;
         for (int i = 0; i < count; i++) {
             int src = (t0 + i) * cols;
-            for (int k = 0; k < cols; k++) {
-                xt[base + k * TOKENS + i] = x[src + k];
+            if (order == null) {
+                for (int k = 0; k < cols; k++) {
+                    xt[base + k * TOKENS + i] = x[src + k];
+                }
+            } else {
+                for (int k = 0; k < cols; k++) {
+                    xt[base + k * TOKENS + i] = x[src + order[k]];
+                }
             }
         }
         for (int i = count; i < TOKENS; i++) {
@@ -81,7 +88,7 @@ public final class Gemm {
         public void run(int from, int to) {
             if (transposing) {
                 for (int b = from; b < to; b++) {
-                    transpose(x, n, w.cols(), b, xt);
+                    transpose(x, n, w.cols(), w.storedOrder(), b, xt);
                 }
                 return;
             }
@@ -96,7 +103,7 @@ public final class Gemm {
                 int r0 = rb * ROWS;
                 int count = Math.min(ROWS, rows - r0);
                 for (int i = 0; i < count; i++) {
-                    w.dequantizeRow(r0 + i, s.w, i * cols);
+                    w.dequantizeRowStored(r0 + i, s.w, i * cols);
                 }
                 for (int b = 0; b < blocks; b++) {
                     if (count == ROWS) {

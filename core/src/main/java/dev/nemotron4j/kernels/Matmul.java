@@ -1,5 +1,7 @@
 package dev.nemotron4j.kernels;
 
+import dev.nemotron4j.tensor.PackedTensor;
+import dev.nemotron4j.tensor.Q8Activations;
 import dev.nemotron4j.tensor.WeightTensor;
 
 /** y = W·x for a batch of activation vectors. */
@@ -20,7 +22,8 @@ public final class Matmul {
     /**
      * For each of the {@code n} vectors x_t = x[t·cols …] computes out[t·rows + r] = W[r]·x_t. Rows of W are split
      * over threads; below {@link #GEMM_MIN_VECTORS} vectors each format's {@link WeightTensor#matmul} takes one dot
-     * product per row and vector.
+     * product per row and vector, and a {@link PackedTensor} one integer dot product on the vectors quantized to 8 bits
+     * (once, before the rows are split).
      */
     public static void matmul(WeightTensor w, float[] x, int n, float[] out) {
         if (n >= GEMM_MIN_VECTORS) {
@@ -32,6 +35,9 @@ public final class Matmul {
         job.x = x;
         job.n = n;
         job.out = out;
+        if (w instanceof PackedTensor) {
+            job.quantized.quantize(x, n, w.cols());
+        }
         Parallel.forRange(w.rows(), 16, job);
         job.w = null;
         job.x = null;
@@ -43,10 +49,15 @@ public final class Matmul {
         float[] x;
         int n;
         float[] out;
+        final Q8Activations quantized = new Q8Activations();
 
         @Override
         public void run(int from, int to) {
-            w.matmul(x, n, out, from, to);
+            if (w instanceof PackedTensor p) {
+                p.matmul(quantized, out, from, to);
+            } else {
+                w.matmul(x, n, out, from, to);
+            }
         }
     }
 }

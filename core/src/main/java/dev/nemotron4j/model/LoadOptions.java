@@ -9,9 +9,11 @@ import java.util.Locale;
  *
  * @param quantize the format float (F32/F16/BF16) matrices are quantized to while loading; quantized files and the
  *                 norm vectors are left as they are
+ * @param pack     whether Q4_0 and Q8_0 matrices are repacked for the integer decode kernels
+ *                 ({@link dev.nemotron4j.tensor.PackedTensor}); off, they are used straight from the mapped file
  */
-public record LoadOptions(Quantize quantize) {
-    public static final LoadOptions DEFAULT = new LoadOptions(Quantize.NONE);
+public record LoadOptions(Quantize quantize, boolean pack) {
+    public static final LoadOptions DEFAULT = new LoadOptions(Quantize.NONE, true);
 
     public enum Quantize {
         NONE, Q8_0, Q4_0;
@@ -33,6 +35,10 @@ public record LoadOptions(Quantize quantize) {
     }
 
     public static LoadOptions quantize(Quantize quantize) {
-        return new LoadOptions(quantize);
+        return new LoadOptions(quantize, true);
+    }
+
+    public LoadOptions withPack(boolean pack) {
+        return new LoadOptions(quantize, pack);
     }
 }

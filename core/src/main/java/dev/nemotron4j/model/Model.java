@@ -21,7 +21,7 @@ public final class Model implements AutoCloseable {
     private final ModelConfig config;
     private final Transformer transformer;
     private final JsonNode hfConfig;
-    /** Memory of the matrices quantized on load, freed with the model. */
+    /** Memory of the matrices quantized or packed on load, freed with the model. */
     private final Arena arena = Arena.ofShared();
 
     private Model(ModelFile file, Architecture architecture, ModelConfig config, TensorNames names, JsonNode hfConfig,
@@ -31,8 +31,10 @@ public final class Model implements AutoCloseable {
         this.config = config;
         this.hfConfig = hfConfig;
         WeightQuantizer quantizer = new WeightQuantizer(options.quantize(), arena);
+        WeightPacker packer = new WeightPacker(options.pack(), arena);
         try {
-            this.transformer = new Transformer(config, WeightLoader.load(file, config, architecture, names, quantizer));
+            this.transformer = new Transformer(config,
+                    WeightLoader.load(file, config, architecture, names, quantizer, packer));
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -47,7 +49,7 @@ public final class Model implements AutoCloseable {
         return load(path, LoadOptions.DEFAULT);
     }
 
-    /** Loads like {@link #load(Path)}, then quantizes float matrices when {@code options} ask for it. */
+    /** Loads like {@link #load(Path)}, quantizing or packing matrices as {@code options} say. */
     public static Model load(Path path, LoadOptions options) {
         if (!Files.exists(path)) {
             throw new ModelFormatException("model path does not exist: " + path);

@@ -13,7 +13,7 @@ import java.util.Arrays;
 /**
  * Builds the canonical {@link Weights} from a model file: finds each tensor by its name in that file family, checks its
  * shape against the config, and applies the family's conventions once, here. Matrices stay views of the mapped file
- * unless they are quantized on load; only the small norm vectors are copied (to add Nemotron's +1).
+ * unless they are quantized or packed on load; the small norm vectors are copied (to add Nemotron's +1).
  */
 final class WeightLoader {
     private final ModelFile file;
@@ -21,24 +21,30 @@ final class WeightLoader {
     private final TensorNames names;
     private final float normOffset;
     private final WeightQuantizer quantizer;
+    private final WeightPacker packer;
 
     private WeightLoader(ModelFile file, ModelConfig config, TensorNames names, float normOffset,
-                         WeightQuantizer quantizer) {
+                         WeightQuantizer quantizer, WeightPacker packer) {
         this.file = file;
         this.config = config;
         this.names = names;
         this.normOffset = normOffset;
         this.quantizer = quantizer;
+        this.packer = packer;
     }
 
     static Weights load(ModelFile file, ModelConfig config, Architecture architecture, TensorNames names,
-                        WeightQuantizer quantizer) {
-        return new WeightLoader(file, config, names, architecture.normWeightOffset(names), quantizer).load();
+                        WeightQuantizer quantizer, WeightPacker packer) {
+        return new WeightLoader(file, config, names, architecture.normWeightOffset(names), quantizer, packer).load();
     }
 
     private Weights load() {
         int dim = config.dim();
-        WeightTensor embedding = matrix(names.tokenEmbedding, config.vocabSize(), dim);
+        boolean tied = !file.tensors().containsKey(names.output);
+        // Only a few rows of an untied embedding are read per token: not worth packing.
+        WeightTensor embedding = tied
+                ? matrix(names.tokenEmbedding, config.vocabSize(), dim)
+                : quantizer.apply(checked(names.tokenEmbedding, config.vocabSize(), dim));
         LayerWeights[] layers = new LayerWeights[config.layers()];
         for (int l = 0; l < layers.length; l++) {
             boolean gated = config.mlpKind() == MlpKind.SILU_GATED;
@@ -54,16 +60,18 @@ final class WeightLoader {
                     matrix(names.layer(l, Part.DOWN), dim, config.hiddenDim()));
         }
         // Tied embeddings: files that share the matrix simply omit the output tensor.
-        WeightTensor output = file.tensors().containsKey(names.output)
-                ? matrix(names.output, config.vocabSize(), dim)
-                : embedding;
+        WeightTensor output = tied ? embedding : matrix(names.output, config.vocabSize(), dim);
         return new Weights(embedding, layers, normWeight(names.outputNorm), normBias(names.outputNorm), output);
     }
 
     private WeightTensor matrix(String name, int rows, int cols) {
+        return packer.apply(quantizer.apply(checked(name, rows, cols)));
+    }
+
+    private WeightTensor checked(String name, int rows, int cols) {
         TensorEntry t = file.tensor(name);
         expectShape(t, rows, cols);
-        return quantizer.apply(t.asMatrix());
+        return t.asMatrix();
     }
 
     private float[] normWeight(String prefix) {

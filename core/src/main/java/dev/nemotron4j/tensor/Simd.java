@@ -28,6 +28,10 @@ final class Simd {
     static final VectorSpecies<Short> S = L >= 4 ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16))
             : ShortVector.SPECIES_64;
     static final int S_PARTS = S.length() / L;
+    /** Shorts of a full vector: the lanes of the packed formats, one block per lane, {@code 2·L} of them. */
+    static final VectorSpecies<Short> S_FULL = VectorSpecies.of(short.class, F.vectorShape());
+    /** Bytes with one lane per {@link #S_FULL} lane. */
+    static final VectorSpecies<Byte> B_HALF = VectorSpecies.of(byte.class, VectorShape.forBitSize(2 * L * 8));
     /** 0, 1, …, L-1: per-lane bit positions for the packed high bits of Q5_0/Q5_1. */
     static final IntVector LANE = IntVector.zero(I).addIndex(1);
 

@@ -55,6 +55,19 @@ public abstract class WeightTensor {
     /** Writes the {@code cols} float values of {@code row} to {@code out[outOffset…]}. */
     public abstract void dequantizeRow(int row, float[] out, int outOffset);
 
+    /**
+     * Writes the values of {@code row} in the order the format stores them, {@link #storedOrder()}: cheaper than
+     * column order for formats that interleave blocks. A dot product with x taken in the same order is the same.
+     */
+    public void dequantizeRowStored(int row, float[] out, int outOffset) {
+        dequantizeRow(row, out, outOffset);
+    }
+
+    /** The column each position of {@link #dequantizeRowStored} holds, or null when that is column order. */
+    public int[] storedOrder() {
+        return null;
+    }
+
     public final int rows() {
         return rows;
     }

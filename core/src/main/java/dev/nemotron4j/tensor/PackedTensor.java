@@ -1,0 +1,156 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import static dev.nemotron4j.tensor.Simd.I;
+import static dev.nemotron4j.tensor.Simd.L;
+import static dev.nemotron4j.tensor.Simd.LE_INT;
+
+/**
+ * A block format repacked once at load time for decode: each row is cut into groups of {@link #LANES} blocks, and a
+ * group stores value j of all its blocks next to each other, so one vector holds one block per lane. The dot product
+ * then multiplies weights and {@link Q8Activations 8-bit activations} as 16-bit integers lane by lane, adds up whole
+ * blocks without any horizontal sum, and converts to float once per group (block scales are per lane too). That takes
+ * a fraction of the vector instructions per weight of the float path, which is what bounds decoding on a few cores.
+ * The bytes per block are those of the source format, so the packed copy replaces the mapped one in memory.
+ *
+ * <p>A group starts with its {@code LANES} f16 block scales, as pairs: 32-bit word i holds the scale of block i in its
+ * low half and that of block i + LANES/2 in its high half, which is the order the float lanes take them in. Blocks
+ * after the last whole group (the tail, e.g. 8 of the 360 blocks of an 11520-wide row) follow in the source format.
+ */
+public abstract sealed class PackedTensor extends WeightTensor permits Q4_0PackedTensor, Q8_0PackedTensor {
+    /** Sixteen shorts / bytes: half a block, the unit of the tail blocks. */
+    static final VectorSpecies<Short> S_HALF = ShortVector.SPECIES_256;
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** Blocks per group: the 16-bit lanes of a full vector (32 with AVX-512, 16 with AVX2). */
+    public static final int LANES = Simd.S_FULL.length();
+    static final int QK = Q8Activations.QK;
+
+    private final int[] storedOrder;
+
+    PackedTensor(MemorySegment data, int rows, int cols) {
+        super(data, rows, cols);
+        storedOrder = storedOrder(cols);
+    }
+
+    /** Whether rows of {@code cols} values can be packed: whole blocks, at least one whole group. */
+    public static boolean fits(int cols) {
+        return cols % QK == 0 && groups(cols) > 0;
+    }
+
+    /** Whole groups in a row of {@code cols} values. */
+    static int groups(int cols) {
+        return cols / (QK * LANES);
+    }
+
+    /**
+     * out[t·rows + r] = W[r]·x_t for rows r in [from, to) and every vector of {@code x}, with integer products (the
+     * decode path).
+     */
+    public abstract void matmul(Q8Activations x, float[] out, int from, int to);
+
+    /** Scalar reference of {@link #matmul(Q8Activations, float[], int, int)} for one row and vector. */
+    abstract float dotScalar(int row, Q8Activations x, int t);
+
+    /** Row values in their stored order (see {@link #storedOrder()}), for the prompt matmul. */
+    @Override
+    public abstract void dequantizeRowStored(int row, float[] out, int outOffset);
+
+    @Override
+    public final int[] storedOrder() {
+        return storedOrder;
+    }
+
+    /** The column each stored position of a row holds (the stored order of the format). */
+    abstract int[] storedOrder(int cols);
+
+    @Override
+    public final float dot(int row, float[] x, int xOffset) {
+        float[] values = new float[cols];
+        dequantizeRowStored(row, values, 0);
+        FloatVector acc = FloatVector.zero(Simd.F);
+        float tail = 0f;
+        int p = 0;
+        float[] xs = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            xs[i] = x[xOffset + storedOrder[i]];
+        }
+        for (; p < Simd.F.loopBound(cols); p += Simd.L) {
+            acc = FloatVector.fromArray(Simd.F, values, p).fma(FloatVector.fromArray(Simd.F, xs, p), acc);
+        }
+        for (; p < cols; p++) {
+            tail += values[p] * xs[p];
+        }
+        return acc.reduceLanes(VectorOperators.ADD) + tail;
+    }
+
+    @Override
+    public final float dotScalar(int row, float[] x, int xOffset) {
+        float[] values = new float[cols];
+        dequantizeRow(row, values, 0);
+        float sum = 0f;
+        for (int c = 0; c < cols; c++) {
+            sum += values[c] * x[xOffset + c];
+        }
+        return sum;
+    }
+
+    /**
+     * Σ_j q_j·x_j of a tail block's 32 signed values {@code q} (one short per value) and vector t's values from column
+     * c, exact: shorts multiply in 16-bit lanes, two products at a time, then add up as ints.
+     */
+    static int tailBlockDot(ShortVector q0, ShortVector q1, Q8Activations x, int t, int c) {
+        int i = x.index(t, c);
+        ShortVector pair = q0.mul(ShortVector.fromArray(S_HALF, x.values, i))
+                .add(q1.mul(ShortVector.fromArray(S_HALF, x.values, i + QK / 2)));
+        int sum = 0;
+        for (int p = 0; p < S_HALF.length() / L; p++) {
+            sum += ((IntVector) pair.convertShape(VectorOperators.S2I, I, p)).reduceLanes(VectorOperators.ADD);
+        }
+        return sum;
+    }
+
+    /** Sixteen bytes at {@code offset} as signed shorts. */
+    final ShortVector shorts16(long offset) {
+        return (ShortVector) ByteVector.fromMemorySegment(B16, data, offset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.B2S, S_HALF, 0);
+    }
+
+    /** Block scales of a group as two float vectors: lanes 0 … LANES/2−1, then LANES/2 … LANES−1. */
+    final FloatVector scalesLow(long group) {
+        return halfBitsToFloat(IntVector.fromMemorySegment(I, data, group, ByteOrder.LITTLE_ENDIAN)
+                .lanewise(VectorOperators.LSHL, 16));
+    }
+
+    final FloatVector scalesHigh(long group) {
+        return halfBitsToFloat(IntVector.fromMemorySegment(I, data, group, ByteOrder.LITTLE_ENDIAN));
+    }
+
+    /**
+     * f16 bits in the high half of each lane to float, in three integer ops and a multiply: the arithmetic shift puts
+     * sign, exponent and mantissa where a float has them, and 2¹¹² rebiases the exponent (subnormals come out right
+     * too). Block scales are finite, so inf/NaN, which this would not keep, do not occur.
+     */
+    private static FloatVector halfBitsToFloat(IntVector high) {
+        return high.lanewise(VectorOperators.ASHR, 3).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
+    }
+
+    /** Scale of block {@code k} of the group at byte {@code group}, for the scalar paths. */
+    final float scale(long group, int k) {
+        int word = data.get(LE_INT, group + 4L * (k % (LANES / 2)));
+        return Float.float16ToFloat((short) (k < LANES / 2 ? word : word >>> 16));
+    }
+
+    /** Writes the scale of block k of a group into the pair layout. */
+    static void putScale(MemorySegment dst, long group, int k, short half) {
+        dst.set(Simd.LE_SHORT, group + 4L * (k % (LANES / 2)) + (k < LANES / 2 ? 0 : 2), half);
+    }
+}

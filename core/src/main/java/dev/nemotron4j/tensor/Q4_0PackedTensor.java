@@ -1,0 +1,216 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import static dev.nemotron4j.tensor.Simd.B_HALF;
+import static dev.nemotron4j.tensor.Simd.F;
+import static dev.nemotron4j.tensor.Simd.I;
+import static dev.nemotron4j.tensor.Simd.L;
+import static dev.nemotron4j.tensor.Simd.S_FULL;
+
+/**
+ * {@link Q4_0Tensor Q4_0} {@link PackedTensor packed} for decode. A group of LANES blocks is 18·LANES bytes: the
+ * LANES f16 scales (in pairs), then 16 steps of LANES bytes, where byte k of step j is byte j of block k's qs with its
+ * high nibble's top bit flipped. Read as a signed byte b, the low nibble {@code b & 15} is value j of the block plus
+ * 8 and {@code b >> 4} is value j+16 itself, so both come out in one op each; the +8 of the low half is taken back
+ * by starting each block's sum at {@link Q8Activations#lowOffsets −8·Σ q}. A block's sum then stays within ±32512,
+ * so it is exact in 16-bit lanes.
+ */
+public final class Q4_0PackedTensor extends PackedTensor {
+    private static final int BLOCK_BYTES = 18;
+    private static final int STEPS = QK / 2;
+    static final long GROUP_BYTES = (long) BLOCK_BYTES * LANES;
+
+    private Q4_0PackedTensor(MemorySegment data, int rows, int cols) {
+        super(data, rows, cols);
+    }
+
+    @Override
+    public GGMLType type() {
+        return GGMLType.Q4_0;
+    }
+
+    /** A view of bytes {@link #pack} wrote. */
+    public static Q4_0PackedTensor of(MemorySegment data, int rows, int cols) {
+        return new Q4_0PackedTensor(data, rows, cols);
+    }
+
+    /** Packs rows [from, to) of {@code source} into {@code dst}, which may be the source's own memory. */
+    public static void pack(Q4_0Tensor source, MemorySegment dst, int from, int to) {
+        int blocks = source.cols() / QK;
+        int packed = groups(source.cols()) * LANES;
+        int rowBytes = blocks * BLOCK_BYTES;
+        byte[] row = new byte[rowBytes];
+        for (int r = from; r < to; r++) {
+            long start = (long) r * rowBytes;
+            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, start, row, 0, rowBytes);
+            for (int b = 0; b < packed; b++) {
+                int in = b * BLOCK_BYTES;
+                long group = start + (b / LANES) * GROUP_BYTES;
+                int k = b % LANES;
+                putScale(dst, group, k, (short) (row[in] & 0xff | row[in + 1] << 8));
+                for (int j = 0; j < STEPS; j++) {
+                    dst.set(ValueLayout.JAVA_BYTE, group + 2L * LANES + (long) j * LANES + k,
+                            (byte) (row[in + 2 + j] ^ 0x80));
+                }
+            }
+            MemorySegment.copy(row, packed * BLOCK_BYTES, dst, ValueLayout.JAVA_BYTE, start + packed * BLOCK_BYTES,
+                    (blocks - packed) * BLOCK_BYTES);
+        }
+    }
+
+    @Override
+    public void matmul(Q8Activations x, float[] out, int from, int to) {
+        for (int r = from; r < to; r++) {
+            for (int t = 0; t < x.vectors(); t++) {
+                out[t * rows + r] = groupsDot(r, x, t, 0, groups(cols)) + tailDot(r, x, t);
+            }
+        }
+    }
+
+    /** Groups [g0, g1): kept apart from the tail so that the JIT inlines every vector op of this loop. */
+    private float groupsDot(int row, Q8Activations x, int t, int g0, int g1) {
+        int blocks = cols / QK;
+        short[] values = x.values;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        for (int g = g0; g < g1; g++) {
+            long group = rowOffset(row) + g * GROUP_BYTES;
+            int xg = t * cols + g * QK * LANES;
+            int xs = t * blocks + g * LANES;
+            ShortVector sum = ShortVector.fromArray(S_FULL, x.lowOffsets, xs);
+            for (int j = 0; j < STEPS; j++) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
+                                group + 2L * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2S, S_FULL, 0);
+                sum = sum.add(q.and((short) 0x0f).mul(ShortVector.fromArray(S_FULL, values, xg + j * LANES)))
+                        .add(q.lanewise(VectorOperators.ASHR, 4)
+                                .mul(ShortVector.fromArray(S_FULL, values, xg + (j + STEPS) * LANES)));
+            }
+            FloatVector d0 = scalesLow(group).mul(FloatVector.fromArray(F, x.scales, xs));
+            FloatVector d1 = scalesHigh(group).mul(FloatVector.fromArray(F, x.scales, xs + L));
+            acc0 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0, acc0);
+            acc1 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1, acc1);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private float tailDot(int row, Q8Activations x, int t) {
+        int blocks = cols / QK;
+        float tail = 0f;
+        for (int b = groups(cols) * LANES; b < blocks; b++) {
+            long block = tailBlock(row, b);
+            ShortVector q = shorts16(block + 2);
+            int sum = tailBlockDot(q.and((short) 0x0f).sub((short) 8),
+                    q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).sub((short) 8), x, t, b * QK);
+            tail += Simd.f16(data, block) * x.scale(t, b) * sum;
+        }
+        return tail;
+    }
+
+    private long tailBlock(int row, int b) {
+        return rowOffset(row) + (long) b * BLOCK_BYTES;
+    }
+
+    @Override
+    float dotScalar(int row, Q8Activations x, int t) {
+        float sum = 0f;
+        for (int b = 0; b < cols / QK; b++) {
+            int blockSum = 0;
+            for (int j = 0; j < STEPS; j++) {
+                int q = quantByte(row, b, j);
+                blockSum += ((q & 0x0f) - 8) * x.value(t, b * QK + j);
+                blockSum += ((q >>> 4) - 8) * x.value(t, b * QK + j + STEPS);
+            }
+            sum += blockScale(row, b) * x.scale(t, b) * blockSum;
+        }
+        return sum;
+    }
+
+    /** Byte j of block b's qs as Q4_0 stores it, for the scalar paths. */
+    private int quantByte(int row, int b, int j) {
+        if (b >= groups(cols) * LANES) {
+            return data.get(ValueLayout.JAVA_BYTE, tailBlock(row, b) + 2 + j) & 0xff;
+        }
+        long group = rowOffset(row) + (b / LANES) * GROUP_BYTES;
+        return (data.get(ValueLayout.JAVA_BYTE, group + 2L * LANES + (long) j * LANES + b % LANES) ^ 0x80) & 0xff;
+    }
+
+    private float blockScale(int row, int b) {
+        if (b >= groups(cols) * LANES) {
+            return Simd.f16(data, tailBlock(row, b));
+        }
+        return scale(rowOffset(row) + (b / LANES) * GROUP_BYTES, b % LANES);
+    }
+
+    @Override
+    public void dequantizeRowStored(int row, float[] out, int outOffset) {
+        int groups = groups(cols);
+        for (int g = 0; g < groups; g++) {
+            long group = rowOffset(row) + g * GROUP_BYTES;
+            FloatVector[] d = {scalesLow(group), scalesHigh(group)};
+            for (int j = 0; j < STEPS; j++) {
+                ByteVector q = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES + (long) j * LANES,
+                        ByteOrder.LITTLE_ENDIAN);
+                int o = outOffset + g * QK * LANES + j * 2 * LANES;
+                for (int p = 0; p < 2; p++) {
+                    IntVector v = (IntVector) q.convertShape(VectorOperators.B2I, I, p);
+                    Simd.toFloats(v.and(0x0f).sub(8)).mul(d[p]).intoArray(out, o + p * L);
+                    Simd.toFloats(v.lanewise(VectorOperators.ASHR, 4)).mul(d[p]).intoArray(out, o + LANES + p * L);
+                }
+            }
+        }
+        for (int b = groups * LANES; b < cols / QK; b++) {
+            dequantizeBlock(row, b, out, outOffset + b * QK);
+        }
+    }
+
+    /**
+     * Stored position g·32·LANES + j·2·LANES + k is value j of block g·LANES + k, and + LANES value j + 16; tail
+     * blocks are in column order.
+     */
+    @Override
+    int[] storedOrder(int cols) {
+        int[] order = new int[cols];
+        for (int c = 0; c < cols; c++) {
+            order[c] = c;
+        }
+        for (int g = 0; g < groups(cols); g++) {
+            for (int j = 0; j < STEPS; j++) {
+                for (int k = 0; k < LANES; k++) {
+                    int column = (g * LANES + k) * QK + j;
+                    int p = g * QK * LANES + j * 2 * LANES + k;
+                    order[p] = column;
+                    order[p + LANES] = column + STEPS;
+                }
+            }
+        }
+        return order;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        for (int b = 0; b < cols / QK; b++) {
+            dequantizeBlock(row, b, out, outOffset + b * QK);
+        }
+    }
+
+    private void dequantizeBlock(int row, int b, float[] out, int outOffset) {
+        float d = blockScale(row, b);
+        for (int j = 0; j < STEPS; j++) {
+            int q = quantByte(row, b, j);
+            out[outOffset + j] = d * ((q & 0x0f) - 8);
+            out[outOffset + j + STEPS] = d * ((q >>> 4) - 8);
+        }
+    }
+}

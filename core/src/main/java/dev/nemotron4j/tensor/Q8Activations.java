@@ -1,0 +1,101 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static dev.nemotron4j.tensor.Simd.F;
+import static dev.nemotron4j.tensor.Simd.L;
+
+/**
+ * Activation vectors quantized to 8-bit blocks of 32 (as ggml's Q8_0: d = max|x|/127, q = round(x/d)), laid out for
+ * the {@link PackedTensor packed} weight formats: the blocks of a group of {@link PackedTensor#LANES} blocks are
+ * interleaved, so that one vector load gives value j of every block of the group, one block per lane, exactly like the
+ * packed weights; blocks after the last whole group (the tail) keep column order. Values are kept as shorts, the width
+ * the integer kernels multiply in. Reused across matmuls.
+ */
+public final class Q8Activations {
+    static final int QK = 32;
+
+    private int n;
+    private int cols;
+    /**
+     * Vector t takes values[t·cols …]: value j of block g·LANES + k of a whole group at g·32·LANES + j·LANES + k, a tail
+     * value at its column.
+     */
+    short[] values = new short[0];
+    /** scales[t·blocks + b] = d of block b of vector t. */
+    float[] scales = new float[0];
+    /** lowOffsets[t·blocks + b] = −8 · Σ_{j<16} q_j of the block: Q4_0's nibble offset applied to its low half. */
+    short[] lowOffsets = new short[0];
+    private final float[] block = new float[QK];
+
+    public int vectors() {
+        return n;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    /** Quantizes the {@code n} vectors x_t = x[t·cols …]; cols must be a whole number of blocks. */
+    public void quantize(float[] x, int n, int cols) {
+        if (cols % QK != 0) {
+            throw new IllegalArgumentException("activations are quantized in blocks of " + QK + ", got " + cols);
+        }
+        this.n = n;
+        this.cols = cols;
+        int blocks = cols / QK;
+        if (values.length < n * cols) {
+            values = new short[n * cols];
+            scales = new float[n * blocks];
+            lowOffsets = new short[n * blocks];
+        }
+        for (int t = 0; t < n; t++) {
+            for (int b = 0; b < blocks; b++) {
+                quantizeBlock(x, t * cols + b * QK, t, b);
+            }
+        }
+    }
+
+    /** Rounds half away from zero, as ggml's roundf. */
+    private void quantizeBlock(float[] x, int offset, int t, int b) {
+        FloatVector max = FloatVector.zero(F);
+        for (int j = 0; j < QK; j += L) {
+            max = max.max(FloatVector.fromArray(F, x, offset + j).abs());
+        }
+        float d = max.reduceLanes(VectorOperators.MAX) / 127f;
+        float id = d != 0f ? 1f / d : 0f;
+        for (int j = 0; j < QK; j += L) {
+            FloatVector.fromArray(F, x, offset + j).mul(id).intoArray(block, j);
+        }
+        int lowSum = 0;
+        for (int j = 0; j < QK; j++) {
+            short q = (short) (int) (block[j] + Math.copySign(0.5f, block[j]));
+            values[index(t, b * QK + j)] = q;
+            if (j < QK / 2) {
+                lowSum += q;
+            }
+        }
+        scales[t * (cols / QK) + b] = d;
+        lowOffsets[t * (cols / QK) + b] = (short) (-8 * lowSum);
+    }
+
+    /** Index in {@link #values} of column c of vector t. */
+    int index(int t, int c) {
+        int lanes = PackedTensor.LANES;
+        int b = c / QK;
+        if (b >= PackedTensor.groups(cols) * lanes) {
+            return t * cols + c;
+        }
+        return t * cols + (b / lanes) * QK * lanes + (c % QK) * lanes + b % lanes;
+    }
+
+    /** q of column {@code c} of vector {@code t}, for the scalar references. */
+    int value(int t, int c) {
+        return values[index(t, c)];
+    }
+
+    float scale(int t, int b) {
+        return scales[t * (cols / QK) + b];
+    }
+}

@@ -1,0 +1,200 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import static dev.nemotron4j.tensor.Simd.B_HALF;
+import static dev.nemotron4j.tensor.Simd.F;
+import static dev.nemotron4j.tensor.Simd.I;
+import static dev.nemotron4j.tensor.Simd.L;
+import static dev.nemotron4j.tensor.Simd.S_FULL;
+
+/**
+ * {@link Q8_0Tensor Q8_0} {@link PackedTensor packed} for decode. A group of LANES blocks is 34·LANES bytes: the
+ * LANES f16 scales (in pairs), then 32 steps of LANES bytes, byte k of step j being value j of block k. Two steps'
+ * products add up to at most 2·128·127 in magnitude, exact in 16 bits; each such pair is widened to 32-bit sums.
+ */
+public final class Q8_0PackedTensor extends PackedTensor {
+    private static final int BLOCK_BYTES = 34;
+    static final long GROUP_BYTES = (long) BLOCK_BYTES * LANES;
+
+    private Q8_0PackedTensor(MemorySegment data, int rows, int cols) {
+        super(data, rows, cols);
+    }
+
+    @Override
+    public GGMLType type() {
+        return GGMLType.Q8_0;
+    }
+
+    /** A view of bytes {@link #pack} wrote. */
+    public static Q8_0PackedTensor of(MemorySegment data, int rows, int cols) {
+        return new Q8_0PackedTensor(data, rows, cols);
+    }
+
+    /** Packs rows [from, to) of {@code source} into {@code dst}, which may be the source's own memory. */
+    public static void pack(Q8_0Tensor source, MemorySegment dst, int from, int to) {
+        int blocks = source.cols() / QK;
+        int packed = groups(source.cols()) * LANES;
+        int rowBytes = blocks * BLOCK_BYTES;
+        byte[] row = new byte[rowBytes];
+        for (int r = from; r < to; r++) {
+            long start = (long) r * rowBytes;
+            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, start, row, 0, rowBytes);
+            for (int b = 0; b < packed; b++) {
+                int in = b * BLOCK_BYTES;
+                long group = start + (b / LANES) * GROUP_BYTES;
+                int k = b % LANES;
+                putScale(dst, group, k, (short) (row[in] & 0xff | row[in + 1] << 8));
+                for (int j = 0; j < QK; j++) {
+                    dst.set(ValueLayout.JAVA_BYTE, group + 2L * LANES + (long) j * LANES + k, row[in + 2 + j]);
+                }
+            }
+            MemorySegment.copy(row, packed * BLOCK_BYTES, dst, ValueLayout.JAVA_BYTE, start + packed * BLOCK_BYTES,
+                    (blocks - packed) * BLOCK_BYTES);
+        }
+    }
+
+    @Override
+    public void matmul(Q8Activations x, float[] out, int from, int to) {
+        for (int r = from; r < to; r++) {
+            for (int t = 0; t < x.vectors(); t++) {
+                out[t * rows + r] = groupsDot(r, x, t, 0, groups(cols)) + tailDot(r, x, t);
+            }
+        }
+    }
+
+    /** Groups [g0, g1): kept apart from the tail so that the JIT inlines every vector op of this loop. */
+    private float groupsDot(int row, Q8Activations x, int t, int g0, int g1) {
+        int blocks = cols / QK;
+        short[] values = x.values;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        for (int g = g0; g < g1; g++) {
+            long group = rowOffset(row) + g * GROUP_BYTES;
+            int xg = t * cols + g * QK * LANES;
+            IntVector sum0 = IntVector.zero(I);
+            IntVector sum1 = sum0;
+            for (int j = 0; j < QK; j += 2) {
+                ShortVector pair = step(group, j).mul(ShortVector.fromArray(S_FULL, values, xg + j * LANES))
+                        .add(step(group, j + 1).mul(ShortVector.fromArray(S_FULL, values, xg + (j + 1) * LANES)));
+                sum0 = sum0.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 0));
+                sum1 = sum1.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 1));
+            }
+            int xs = t * blocks + g * LANES;
+            FloatVector d0 = scalesLow(group).mul(FloatVector.fromArray(F, x.scales, xs));
+            FloatVector d1 = scalesHigh(group).mul(FloatVector.fromArray(F, x.scales, xs + L));
+            acc0 = ((FloatVector) sum0.convert(VectorOperators.I2F, 0)).fma(d0, acc0);
+            acc1 = ((FloatVector) sum1.convert(VectorOperators.I2F, 0)).fma(d1, acc1);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private float tailDot(int row, Q8Activations x, int t) {
+        int blocks = cols / QK;
+        float tail = 0f;
+        for (int b = groups(cols) * LANES; b < blocks; b++) {
+            long block = tailBlock(row, b);
+            int sum = tailBlockDot(shorts16(block + 2), shorts16(block + 2 + QK / 2), x, t, b * QK);
+            tail += Simd.f16(data, block) * x.scale(t, b) * sum;
+        }
+        return tail;
+    }
+
+    /** Value j of every block of the group, one per lane. */
+    private ShortVector step(long group, int j) {
+        return (ShortVector) ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES + (long) j * LANES,
+                ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S_FULL, 0);
+    }
+
+    private long tailBlock(int row, int b) {
+        return rowOffset(row) + (long) b * BLOCK_BYTES;
+    }
+
+    @Override
+    float dotScalar(int row, Q8Activations x, int t) {
+        float sum = 0f;
+        for (int b = 0; b < cols / QK; b++) {
+            int blockSum = 0;
+            for (int j = 0; j < QK; j++) {
+                blockSum += quant(row, b, j) * x.value(t, b * QK + j);
+            }
+            sum += blockScale(row, b) * x.scale(t, b) * blockSum;
+        }
+        return sum;
+    }
+
+    /** Value j of block b, for the scalar paths. */
+    private byte quant(int row, int b, int j) {
+        if (b >= groups(cols) * LANES) {
+            return data.get(ValueLayout.JAVA_BYTE, tailBlock(row, b) + 2 + j);
+        }
+        long group = rowOffset(row) + (b / LANES) * GROUP_BYTES;
+        return data.get(ValueLayout.JAVA_BYTE, group + 2L * LANES + (long) j * LANES + b % LANES);
+    }
+
+    private float blockScale(int row, int b) {
+        if (b >= groups(cols) * LANES) {
+            return Simd.f16(data, tailBlock(row, b));
+        }
+        return scale(rowOffset(row) + (b / LANES) * GROUP_BYTES, b % LANES);
+    }
+
+    @Override
+    public void dequantizeRowStored(int row, float[] out, int outOffset) {
+        int groups = groups(cols);
+        for (int g = 0; g < groups; g++) {
+            long group = rowOffset(row) + g * GROUP_BYTES;
+            FloatVector[] d = {scalesLow(group), scalesHigh(group)};
+            for (int j = 0; j < QK; j++) {
+                ByteVector q = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES + (long) j * LANES,
+                        ByteOrder.LITTLE_ENDIAN);
+                for (int p = 0; p < 2; p++) {
+                    Simd.toFloats((IntVector) q.convertShape(VectorOperators.B2I, I, p)).mul(d[p])
+                            .intoArray(out, outOffset + g * QK * LANES + j * LANES + p * L);
+                }
+            }
+        }
+        for (int b = groups * LANES; b < cols / QK; b++) {
+            dequantizeBlock(row, b, out, outOffset + b * QK);
+        }
+    }
+
+    /** Stored position g·32·LANES + j·LANES + k is value j of block g·LANES + k; tail blocks are in column order. */
+    @Override
+    int[] storedOrder(int cols) {
+        int[] order = new int[cols];
+        for (int c = 0; c < cols; c++) {
+            order[c] = c;
+        }
+        for (int g = 0; g < groups(cols); g++) {
+            for (int j = 0; j < QK; j++) {
+                for (int k = 0; k < LANES; k++) {
+                    order[g * QK * LANES + j * LANES + k] = (g * LANES + k) * QK + j;
+                }
+            }
+        }
+        return order;
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] out, int outOffset) {
+        for (int b = 0; b < cols / QK; b++) {
+            dequantizeBlock(row, b, out, outOffset + b * QK);
+        }
+    }
+
+    private void dequantizeBlock(int row, int b, float[] out, int outOffset) {
+        float d = blockScale(row, b);
+        for (int j = 0; j < QK; j++) {
+            out[outOffset + j] = d * quant(row, b, j);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package dev.nemotron4j.model;
+
+import dev.nemotron4j.model.synth.SynthShape;
+import dev.nemotron4j.model.synth.SynthType;
+import dev.nemotron4j.model.synth.SyntheticModel;
+import dev.nemotron4j.tensor.PackedTensor;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A model whose matrices are packed on load against the same file used as mapped: the prompt path (float products
+ * over the packed rows) gives the same logits, the decode path (8-bit activations) logits within what that rounding
+ * costs, and the same greedy choice almost everywhere.
+ */
+class PackedModelTest {
+    @TempDir
+    static Path dir;
+
+    /** Rows of a whole group and a tail (hidden 1280 = one 1024 group + 8 blocks, like Minitron's 11520). */
+    private static SynthShape shape(String arch) {
+        boolean nemotron = arch.equals("nemotron");
+        return new SynthShape("packed-" + arch, arch, "packed test", 1024, 1280, 2, 8, 4, 128, nemotron ? 64 : 128,
+                512, 256, 1e-5f, 10000f, nemotron ? 2 : 1, nemotron ? 3 : 2, nemotron ? 1 : 0, nemotron ? 0 : -1);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"nemotron, Q4_0", "llama, Q4_0", "nemotron, Q8_0", "llama, Q8_0"})
+    void packedModelMatchesMappedModel(String arch, SynthType type) {
+        Path file = dir.resolve(arch + "-" + type + ".gguf");
+        new SyntheticModel(shape(arch), type, 7).write(file, (done, total) -> { });
+        int[] prompt = new int[20];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = 4 + (i * 37) % 500;
+        }
+        try (Model mapped = Model.load(file, LoadOptions.DEFAULT.withPack(false));
+             Model packed = Model.load(file)) {
+            assertInstanceOf(PackedTensor.class, packed.transformer().weights().layers()[0].down());
+            assertInstanceOf(PackedTensor.class, packed.transformer().weights().output());
+            int vocab = mapped.config().vocabSize();
+
+            float[] expected = mapped.transformer().forward(mapped.newState(32), prompt, true);
+            float[] got = packed.transformer().forward(packed.newState(32), prompt, true);
+            float scale = maxAbs(expected);
+            assertTrue(maxAbsDiff(expected, got) < 1e-4f * scale, "prompt logits differ by " + maxAbsDiff(expected, got));
+
+            InferenceState a = mapped.newState(32);
+            InferenceState b = packed.newState(32);
+            int agree = 0;
+            float worst = 0f;
+            for (int token : prompt) {
+                float[] e = mapped.transformer().forward(a, new int[] {token}, false);
+                float[] g = packed.transformer().forward(b, new int[] {token}, false);
+                worst = Math.max(worst, maxAbsDiff(e, g) / maxAbs(e));
+                agree += argmax(e, vocab) == argmax(g, vocab) ? 1 : 0;
+            }
+            assertTrue(worst < 0.06f, "decode logits differ by " + worst + " of their largest magnitude");
+            assertTrue(agree >= prompt.length - 2, "greedy choice agrees at " + agree + " of " + prompt.length);
+        }
+    }
+
+    private static float maxAbs(float[] v) {
+        float m = 0f;
+        for (float x : v) {
+            m = Math.max(m, Math.abs(x));
+        }
+        return m;
+    }
+
+    private static float maxAbsDiff(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        float m = 0f;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+
+    private static int argmax(float[] v, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
