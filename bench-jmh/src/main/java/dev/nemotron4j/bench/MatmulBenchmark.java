@@ -3,6 +3,10 @@ package dev.nemotron4j.bench;
 import dev.nemotron4j.kernels.Matmul;
 import dev.nemotron4j.kernels.Parallel;
 import dev.nemotron4j.tensor.GGMLType;
+import dev.nemotron4j.tensor.Q4_0PackedTensor;
+import dev.nemotron4j.tensor.Q4_0Tensor;
+import dev.nemotron4j.tensor.Q8_0PackedTensor;
+import dev.nemotron4j.tensor.Q8_0Tensor;
 import dev.nemotron4j.tensor.WeightTensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -25,7 +29,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One matrix of Nemotron-Mini-4B's MLP (up: 9216 × 3072) times a batch of activation vectors: batch 1 is a decode
- * step, larger batches are prefill tiles. Weights are random blocks with sane f16 scales.
+ * step, larger batches are prefill tiles. Weights are random blocks with sane f16 scales; {@code Q4_0_PACKED} and
+ * {@code Q8_0_PACKED} are the same blocks in the layouts the model repacks them into at load.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -34,7 +39,7 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class MatmulBenchmark {
-    @Param({"Q4_0", "Q8_0", "F16", "BF16", "Q4_K", "Q6_K"})
+    @Param({"Q4_0", "Q4_0_PACKED", "Q8_0", "Q8_0_PACKED", "F16", "BF16", "Q4_K", "Q6_K"})
     public String type;
 
     @Param({"1", "64"})
@@ -55,7 +60,8 @@ public class MatmulBenchmark {
 
     @Setup
     public void setUp() {
-        GGMLType t = GGMLType.valueOf(type);
+        boolean packed = type.endsWith("_PACKED");
+        GGMLType t = GGMLType.valueOf(type.replace("_PACKED", ""));
         long bytes = t.byteSize((long) rows * cols);
         MemorySegment data = Arena.ofAuto().allocate(bytes, 64);
         Random rnd = new Random(42);
@@ -73,6 +79,13 @@ public class MatmulBenchmark {
             }
         }
         w = WeightTensor.of(t, data, rows, cols);
+        if (packed && w instanceof Q4_0Tensor q) {
+            Q4_0PackedTensor.pack(q, data, 0, rows);
+            w = Q4_0PackedTensor.of(data, rows, cols);
+        } else if (packed && w instanceof Q8_0Tensor q) {
+            Q8_0PackedTensor.pack(q, data, 0, rows);
+            w = Q8_0PackedTensor.of(data, rows, cols);
+        }
         x = new float[batch * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian();

@@ -48,6 +48,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "quantize F32/F16/BF16 matrices on load: none, q8_0 or q4_0 (default: ${DEFAULT-VALUE})")
     String quantize;
 
+    @Option(names = "--no-pack", description = "use Q4_0/Q8_0 matrices straight from the mapped file (no repacking)")
+    boolean noPack;
+
     @Option(names = "--threads", description = "worker threads (default: all cores)")
     Integer threads;
 
@@ -70,7 +73,7 @@ final class BenchCommand implements Callable<Integer> {
             Parallel.setThreads(threads);
         }
         long t0 = System.nanoTime();
-        try (Model m = Model.load(model, ModelOptions.loadOptions(quantize))) {
+        try (Model m = Model.load(model, ModelOptions.loadOptions(quantize, noPack))) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
             ModelConfig c = m.config();
             if (pp > c.contextLength() || DECODE_PROMPT + tg > c.contextLength()) {

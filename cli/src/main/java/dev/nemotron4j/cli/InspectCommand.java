@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nemotron4j.formats.TensorEntry;
 import dev.nemotron4j.formats.gguf.GGUFArray;
 import dev.nemotron4j.formats.gguf.GGUFFile;
+import dev.nemotron4j.model.LoadOptions;
 import dev.nemotron4j.model.Model;
 import dev.nemotron4j.model.ModelConfig;
 import picocli.CommandLine.Command;
@@ -40,7 +41,7 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Model m = Model.load(ModelOptions.resolve(model))) {
+        try (Model m = Model.load(ModelOptions.resolve(model), LoadOptions.DEFAULT.withPack(false))) {
             ObjectNode report = report(m);
             PrintWriter out = spec.commandLine().getOut();
             ObjectMapper mapper = new ObjectMapper();

@@ -22,12 +22,16 @@ final class ModelOptions {
             description = "quantize F32/F16/BF16 matrices on load: none, q8_0 or q4_0 (default: ${DEFAULT-VALUE})")
     String quantize;
 
+    @Option(names = "--no-pack", description = "use Q4_0/Q8_0 matrices straight from the mapped file instead of "
+            + "repacking them on load for the faster decode kernels (quicker load, slower decode)")
+    boolean noPack;
+
     Engine load() {
-        return Engine.load(resolve(model), contextSize, loadOptions(quantize));
+        return Engine.load(resolve(model), contextSize, loadOptions(quantize, noPack));
     }
 
-    static LoadOptions loadOptions(String quantize) {
-        return LoadOptions.quantize(LoadOptions.Quantize.parse(quantize));
+    static LoadOptions loadOptions(String quantize, boolean noPack) {
+        return LoadOptions.quantize(LoadOptions.Quantize.parse(quantize)).withPack(!noPack);
     }
 
     /** A local path for {@code model}, downloading it first when it is a Hugging Face name not yet cached. */

@@ -12,7 +12,6 @@ import java.nio.ByteOrder;
 
 import static dev.nemotron4j.tensor.Simd.I;
 import static dev.nemotron4j.tensor.Simd.L;
-import static dev.nemotron4j.tensor.Simd.LE_INT;
 
 /**
  * A block format repacked once at load time for decode: each row is cut into groups of {@link #LANES} blocks, and a
@@ -145,12 +144,11 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
 
     /** Scale of block {@code k} of the group at byte {@code group}, for the scalar paths. */
     final float scale(long group, int k) {
-        int word = data.get(LE_INT, group + 4L * (k % (LANES / 2)));
-        return Float.float16ToFloat((short) (k < LANES / 2 ? word : word >>> 16));
+        return Float.float16ToFloat(data.get(Simd.LE_SHORT, group + scaleOffset(k)));
     }
 
-    /** Writes the scale of block k of a group into the pair layout. */
-    static void putScale(MemorySegment dst, long group, int k, short half) {
-        dst.set(Simd.LE_SHORT, group + 4L * (k % (LANES / 2)) + (k < LANES / 2 ? 0 : 2), half);
+    /** Byte offset of block k's scale in its group (the pair layout). */
+    static int scaleOffset(int k) {
+        return 4 * (k % (LANES / 2)) + (k < LANES / 2 ? 0 : 2);
     }
 }

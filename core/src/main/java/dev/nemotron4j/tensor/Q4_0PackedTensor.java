@@ -49,21 +49,27 @@ public final class Q4_0PackedTensor extends PackedTensor {
         int packed = groups(source.cols()) * LANES;
         int rowBytes = blocks * BLOCK_BYTES;
         byte[] row = new byte[rowBytes];
+        byte[] out = new byte[rowBytes];
         for (int r = from; r < to; r++) {
             long start = (long) r * rowBytes;
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, start, row, 0, rowBytes);
             for (int b = 0; b < packed; b++) {
-                int in = b * BLOCK_BYTES;
-                long group = start + (b / LANES) * GROUP_BYTES;
-                int k = b % LANES;
-                putScale(dst, group, k, (short) (row[in] & 0xff | row[in + 1] << 8));
+                int scale = (b / LANES) * (int) GROUP_BYTES + scaleOffset(b % LANES);
+                out[scale] = row[b * BLOCK_BYTES];
+                out[scale + 1] = row[b * BLOCK_BYTES + 1];
+            }
+            // Output order, so that the writes are sequential and the strided reads hit L1.
+            for (int g = 0; g < packed / LANES; g++) {
+                int o = g * (int) GROUP_BYTES + 2 * LANES;
                 for (int j = 0; j < STEPS; j++) {
-                    dst.set(ValueLayout.JAVA_BYTE, group + 2L * LANES + (long) j * LANES + k,
-                            (byte) (row[in + 2 + j] ^ 0x80));
+                    int in = g * LANES * BLOCK_BYTES + 2;
+                    for (int k = 0; k < LANES; k++, o++, in += BLOCK_BYTES) {
+                        out[o] = (byte) (row[in + j] ^ 0x80);
+                    }
                 }
             }
-            MemorySegment.copy(row, packed * BLOCK_BYTES, dst, ValueLayout.JAVA_BYTE, start + packed * BLOCK_BYTES,
-                    (blocks - packed) * BLOCK_BYTES);
+            System.arraycopy(row, packed * BLOCK_BYTES, out, packed * BLOCK_BYTES, (blocks - packed) * BLOCK_BYTES);
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, start, rowBytes);
         }
     }
 
