@@ -108,8 +108,8 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
      */
     static int tailBlockDot(ShortVector q0, ShortVector q1, Q8Activations x, int t, int c) {
         int i = x.index(t, c);
-        ShortVector pair = q0.mul(ShortVector.fromArray(S_HALF, x.values, i))
-                .add(q1.mul(ShortVector.fromArray(S_HALF, x.values, i + QK / 2)));
+        ShortVector pair = q0.mul(widen(ByteVector.fromArray(B16, x.values, i)))
+                .add(q1.mul(widen(ByteVector.fromArray(B16, x.values, i + QK / 2))));
         int sum = 0;
         for (int p = 0; p < S_HALF.length() / L; p++) {
             sum += ((IntVector) pair.convertShape(VectorOperators.S2I, I, p)).reduceLanes(VectorOperators.ADD);
@@ -119,8 +119,17 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
 
     /** Sixteen bytes at {@code offset} as signed shorts. */
     final ShortVector shorts16(long offset) {
-        return (ShortVector) ByteVector.fromMemorySegment(B16, data, offset, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.B2S, S_HALF, 0);
+        return widen(ByteVector.fromMemorySegment(B16, data, offset, ByteOrder.LITTLE_ENDIAN));
+    }
+
+    private static ShortVector widen(ByteVector sixteen) {
+        return (ShortVector) sixteen.convertShape(VectorOperators.B2S, S_HALF, 0);
+    }
+
+    /** LANES activation values from {@code offset}, widened to shorts. */
+    static ShortVector activations(byte[] values, int offset) {
+        return (ShortVector) ByteVector.fromArray(Simd.B_HALF, values, offset)
+                .convertShape(VectorOperators.B2S, Simd.S_FULL, 0);
     }
 
     /** Block scales of a group as two float vectors: lanes 0 … LANES/2−1, then LANES/2 … LANES−1. */

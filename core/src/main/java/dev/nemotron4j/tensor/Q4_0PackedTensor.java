@@ -85,7 +85,7 @@ public final class Q4_0PackedTensor extends PackedTensor {
     /** Groups [g0, g1): kept apart from the tail so that the JIT inlines every vector op of this loop. */
     private float groupsDot(int row, Q8Activations x, int t, int g0, int g1) {
         int blocks = cols / QK;
-        short[] values = x.values;
+        byte[] values = x.values;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
         for (int g = g0; g < g1; g++) {
@@ -97,9 +97,9 @@ public final class Q4_0PackedTensor extends PackedTensor {
                 ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
                                 group + 2L * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.B2S, S_FULL, 0);
-                sum = sum.add(q.and((short) 0x0f).mul(ShortVector.fromArray(S_FULL, values, xg + j * LANES)))
+                sum = sum.add(q.and((short) 0x0f).mul(activations(values, xg + j * LANES)))
                         .add(q.lanewise(VectorOperators.ASHR, 4)
-                                .mul(ShortVector.fromArray(S_FULL, values, xg + (j + STEPS) * LANES)));
+                                .mul(activations(values, xg + (j + STEPS) * LANES)));
             }
             FloatVector d0 = scalesLow(group).mul(FloatVector.fromArray(F, x.scales, xs));
             FloatVector d1 = scalesHigh(group).mul(FloatVector.fromArray(F, x.scales, xs + L));

@@ -81,7 +81,7 @@ public final class Q8_0PackedTensor extends PackedTensor {
     /** Groups [g0, g1): kept apart from the tail so that the JIT inlines every vector op of this loop. */
     private float groupsDot(int row, Q8Activations x, int t, int g0, int g1) {
         int blocks = cols / QK;
-        short[] values = x.values;
+        byte[] values = x.values;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
         for (int g = g0; g < g1; g++) {
@@ -90,8 +90,8 @@ public final class Q8_0PackedTensor extends PackedTensor {
             IntVector sum0 = IntVector.zero(I);
             IntVector sum1 = sum0;
             for (int j = 0; j < QK; j += 2) {
-                ShortVector pair = step(group, j).mul(ShortVector.fromArray(S_FULL, values, xg + j * LANES))
-                        .add(step(group, j + 1).mul(ShortVector.fromArray(S_FULL, values, xg + (j + 1) * LANES)));
+                ShortVector pair = step(group, j).mul(activations(values, xg + j * LANES))
+                        .add(step(group, j + 1).mul(activations(values, xg + (j + 1) * LANES)));
                 sum0 = sum0.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 0));
                 sum1 = sum1.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 1));
             }
