@@ -71,6 +71,10 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
     /** The column each stored position of a row holds (the stored order of the format). */
     abstract int[] storedOrder(int cols);
 
+    /**
+     * The float dot product over the packed row, for callers that hold float activations (tests, single rows);
+     * matmuls go through {@link #matmul(Q8Activations, float[], int, int)} or the prompt path instead.
+     */
     @Override
     public final float dot(int row, float[] x, int xOffset) {
         float[] values = new float[cols];
