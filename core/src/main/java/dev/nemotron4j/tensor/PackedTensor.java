@@ -8,6 +8,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import static dev.nemotron4j.tensor.Simd.I;
@@ -34,10 +35,50 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
     static final int QK = Q8Activations.QK;
 
     private final int[] storedOrder;
+    /** Bytes of one block of the source format, and of a group of LANES of them. */
+    final int blockBytes;
+    final long groupBytes;
 
-    PackedTensor(MemorySegment data, int rows, int cols) {
+    PackedTensor(MemorySegment data, int rows, int cols, int blockBytes) {
         super(data, rows, cols);
+        this.blockBytes = blockBytes;
+        this.groupBytes = (long) blockBytes * LANES;
         storedOrder = storedOrder(cols);
+    }
+
+    /**
+     * Packs rows [from, to) of {@code source} into {@code dst} (which may be the source's own memory): per block, its
+     * 2-byte f16 scale goes to the group's scale pairs and its byte j, xor {@code flip}, to step j, lane k, for the
+     * {@code steps} bytes after the scale; tail blocks are copied as they are.
+     */
+    static void pack(WeightTensor source, MemorySegment dst, int from, int to, int blockBytes, int steps, int flip) {
+        int blocks = source.cols() / QK;
+        int packed = groups(source.cols()) * LANES;
+        int rowBytes = blocks * blockBytes;
+        int groupBytes = blockBytes * LANES;
+        byte[] row = new byte[rowBytes];
+        byte[] out = new byte[rowBytes];
+        for (int r = from; r < to; r++) {
+            long start = (long) r * rowBytes;
+            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, start, row, 0, rowBytes);
+            for (int b = 0; b < packed; b++) {
+                int scale = (b / LANES) * groupBytes + scaleOffset(b % LANES);
+                out[scale] = row[b * blockBytes];
+                out[scale + 1] = row[b * blockBytes + 1];
+            }
+            // Output order, so that the writes are sequential and the strided reads hit L1.
+            for (int g = 0; g < packed / LANES; g++) {
+                int o = g * groupBytes + 2 * LANES;
+                for (int j = 0; j < steps; j++) {
+                    int in = g * groupBytes + 2 + j;
+                    for (int k = 0; k < LANES; k++, o++, in += blockBytes) {
+                        out[o] = (byte) (row[in] ^ flip);
+                    }
+                }
+            }
+            System.arraycopy(row, packed * blockBytes, out, packed * blockBytes, (blocks - packed) * blockBytes);
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, start, rowBytes);
+        }
     }
 
     /** Whether rows of {@code cols} values can be packed: whole blocks, at least one whole group. */
@@ -54,7 +95,51 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
      * out[t·rows + r] = W[r]·x_t for rows r in [from, to) and every vector of {@code x}, with integer products (the
      * decode path).
      */
-    public abstract void matmul(Q8Activations x, float[] out, int from, int to);
+    public final void matmul(Q8Activations x, float[] out, int from, int to) {
+        for (int r = from; r < to; r++) {
+            for (int t = 0; t < x.vectors(); t++) {
+                out[t * rows + r] = groupsDot(r, x, t) + tailDot(r, x, t);
+            }
+        }
+    }
+
+    /** Row · vector t over the whole groups: apart from the tail so that the JIT inlines every vector op of it. */
+    abstract float groupsDot(int row, Q8Activations x, int t);
+
+    /** Row · vector t over the tail blocks. */
+    abstract float tailDot(int row, Q8Activations x, int t);
+
+    /** Byte offset of group g of a row. */
+    final long group(int row, int g) {
+        return rowOffset(row) + g * groupBytes;
+    }
+
+    /** Byte offset of tail block b (counted from the start of the row) of a row. */
+    final long tailBlock(int row, int b) {
+        return rowOffset(row) + (long) b * blockBytes;
+    }
+
+    final boolean inTail(int b) {
+        return b >= groups(cols) * LANES;
+    }
+
+    /** Scale of block b of a row, for the scalar paths. */
+    final float blockScale(int row, int b) {
+        if (inTail(b)) {
+            return Simd.f16(data, tailBlock(row, b));
+        }
+        return scale(group(row, b / LANES), b % LANES);
+    }
+
+    @Override
+    public final void dequantizeRow(int row, float[] out, int outOffset) {
+        for (int b = 0; b < cols / QK; b++) {
+            dequantizeBlock(row, b, out, outOffset + b * QK);
+        }
+    }
+
+    /** The 32 values of block b of a row, in column order (scalar). */
+    abstract void dequantizeBlock(int row, int b, float[] out, int outOffset);
 
     /** Scalar reference of {@link #matmul(Q8Activations, float[], int, int)} for one row and vector. */
     abstract float dotScalar(int row, Q8Activations x, int t);

@@ -23,10 +23,9 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  */
 public final class Q8_0PackedTensor extends PackedTensor {
     private static final int BLOCK_BYTES = 34;
-    static final long GROUP_BYTES = (long) BLOCK_BYTES * LANES;
 
     private Q8_0PackedTensor(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols);
+        super(data, rows, cols, BLOCK_BYTES);
     }
 
     @Override
@@ -41,51 +40,18 @@ public final class Q8_0PackedTensor extends PackedTensor {
 
     /** Packs rows [from, to) of {@code source} into {@code dst}, which may be the source's own memory. */
     public static void pack(Q8_0Tensor source, MemorySegment dst, int from, int to) {
-        int blocks = source.cols() / QK;
-        int packed = groups(source.cols()) * LANES;
-        int rowBytes = blocks * BLOCK_BYTES;
-        byte[] row = new byte[rowBytes];
-        byte[] out = new byte[rowBytes];
-        for (int r = from; r < to; r++) {
-            long start = (long) r * rowBytes;
-            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, start, row, 0, rowBytes);
-            for (int b = 0; b < packed; b++) {
-                int scale = (b / LANES) * (int) GROUP_BYTES + scaleOffset(b % LANES);
-                out[scale] = row[b * BLOCK_BYTES];
-                out[scale + 1] = row[b * BLOCK_BYTES + 1];
-            }
-            // Output order, so that the writes are sequential and the strided reads hit L1.
-            for (int g = 0; g < packed / LANES; g++) {
-                int o = g * (int) GROUP_BYTES + 2 * LANES;
-                for (int j = 0; j < QK; j++) {
-                    int in = g * LANES * BLOCK_BYTES + 2;
-                    for (int k = 0; k < LANES; k++, o++, in += BLOCK_BYTES) {
-                        out[o] = row[in + j];
-                    }
-                }
-            }
-            System.arraycopy(row, packed * BLOCK_BYTES, out, packed * BLOCK_BYTES, (blocks - packed) * BLOCK_BYTES);
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, start, rowBytes);
-        }
+        pack(source, dst, from, to, BLOCK_BYTES, QK, 0);
     }
 
     @Override
-    public void matmul(Q8Activations x, float[] out, int from, int to) {
-        for (int r = from; r < to; r++) {
-            for (int t = 0; t < x.vectors(); t++) {
-                out[t * rows + r] = groupsDot(r, x, t, 0, groups(cols)) + tailDot(r, x, t);
-            }
-        }
-    }
-
-    /** Groups [g0, g1): kept apart from the tail so that the JIT inlines every vector op of this loop. */
-    private float groupsDot(int row, Q8Activations x, int t, int g0, int g1) {
+    float groupsDot(int row, Q8Activations x, int t) {
+        int groups = groups(cols);
         int blocks = cols / QK;
         byte[] values = x.values;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
-        for (int g = g0; g < g1; g++) {
-            long group = rowOffset(row) + g * GROUP_BYTES;
+        for (int g = 0; g < groups; g++) {
+            long group = group(row, g);
             int xg = t * cols + g * QK * LANES;
             IntVector sum0 = IntVector.zero(I);
             IntVector sum1 = sum0;
@@ -104,7 +70,8 @@ public final class Q8_0PackedTensor extends PackedTensor {
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
-    private float tailDot(int row, Q8Activations x, int t) {
+    @Override
+    float tailDot(int row, Q8Activations x, int t) {
         int blocks = cols / QK;
         float tail = 0f;
         for (int b = groups(cols) * LANES; b < blocks; b++) {
@@ -119,10 +86,6 @@ public final class Q8_0PackedTensor extends PackedTensor {
     private ShortVector step(long group, int j) {
         return (ShortVector) ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES + (long) j * LANES,
                 ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S_FULL, 0);
-    }
-
-    private long tailBlock(int row, int b) {
-        return rowOffset(row) + (long) b * BLOCK_BYTES;
     }
 
     @Override
@@ -140,25 +103,18 @@ public final class Q8_0PackedTensor extends PackedTensor {
 
     /** Value j of block b, for the scalar paths. */
     private byte quant(int row, int b, int j) {
-        if (b >= groups(cols) * LANES) {
+        if (inTail(b)) {
             return data.get(ValueLayout.JAVA_BYTE, tailBlock(row, b) + 2 + j);
         }
-        long group = rowOffset(row) + (b / LANES) * GROUP_BYTES;
+        long group = group(row, b / LANES);
         return data.get(ValueLayout.JAVA_BYTE, group + 2L * LANES + (long) j * LANES + b % LANES);
-    }
-
-    private float blockScale(int row, int b) {
-        if (b >= groups(cols) * LANES) {
-            return Simd.f16(data, tailBlock(row, b));
-        }
-        return scale(rowOffset(row) + (b / LANES) * GROUP_BYTES, b % LANES);
     }
 
     @Override
     public void dequantizeRowStored(int row, float[] out, int outOffset) {
         int groups = groups(cols);
         for (int g = 0; g < groups; g++) {
-            long group = rowOffset(row) + g * GROUP_BYTES;
+            long group = group(row, g);
             FloatVector[] d = {scalesLow(group), scalesHigh(group)};
             for (int j = 0; j < QK; j++) {
                 ByteVector q = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES + (long) j * LANES,
@@ -192,13 +148,7 @@ public final class Q8_0PackedTensor extends PackedTensor {
     }
 
     @Override
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        for (int b = 0; b < cols / QK; b++) {
-            dequantizeBlock(row, b, out, outOffset + b * QK);
-        }
-    }
-
-    private void dequantizeBlock(int row, int b, float[] out, int outOffset) {
+    void dequantizeBlock(int row, int b, float[] out, int outOffset) {
         float d = blockScale(row, b);
         for (int j = 0; j < QK; j++) {
             out[outOffset + j] = d * quant(row, b, j);
