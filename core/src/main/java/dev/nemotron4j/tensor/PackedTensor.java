@@ -9,6 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 import static dev.nemotron4j.tensor.Simd.I;
@@ -58,6 +60,7 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
         int groupBytes = blockBytes * LANES;
         byte[] row = new byte[rowBytes];
         byte[] out = new byte[rowBytes];
+        long[] eight = new long[8];
         for (int r = from; r < to; r++) {
             long start = (long) r * rowBytes;
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, start, row, 0, rowBytes);
@@ -66,13 +69,14 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
                 out[scale] = row[b * blockBytes];
                 out[scale + 1] = row[b * blockBytes + 1];
             }
-            // Output order, so that the writes are sequential and the strided reads hit L1.
+            long flip8 = (flip & 0xffL) * 0x0101010101010101L;
             for (int g = 0; g < packed / LANES; g++) {
-                int o = g * groupBytes + 2 * LANES;
-                for (int j = 0; j < steps; j++) {
-                    int in = g * groupBytes + 2 + j;
-                    for (int k = 0; k < LANES; k++, o++, in += blockBytes) {
-                        out[o] = (byte) (row[in] ^ flip);
+                for (int k0 = 0; k0 < LANES; k0 += 8) {
+                    for (int j0 = 0; j0 < steps; j0 += 8) {
+                        transpose8(row, g * groupBytes + k0 * blockBytes + 2 + j0, blockBytes, eight);
+                        for (int j = 0; j < 8; j++) {
+                            LE_LONGS.set(out, g * groupBytes + 2 * LANES + (j0 + j) * LANES + k0, eight[j] ^ flip8);
+                        }
                     }
                 }
             }
@@ -243,6 +247,37 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
     /** Scale of block {@code k} of the group at byte {@code group}, for the scalar paths. */
     final float scale(long group, int k) {
         return Float.float16ToFloat(data.get(Simd.LE_SHORT, group + scaleOffset(k)));
+    }
+
+    private static final VarHandle LE_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
+            ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Bytes 0…7 of eight blocks, the first at {@code offset} and the next each {@code stride} further, transposed:
+     * byte i of {@code rows[j]} is byte j of block i. Three rounds of swapping halves, quarters and single bytes of
+     * an 8×8 byte matrix held in eight longs, a few ops per byte instead of a load and a store.
+     */
+    static void transpose8(byte[] src, int offset, int stride, long[] rows) {
+        for (int i = 0; i < 8; i++) {
+            rows[i] = (long) LE_LONGS.get(src, offset + i * stride);
+        }
+        for (int i = 0; i < 4; i++) {
+            long t = ((rows[i] >>> 32) ^ rows[i + 4]) & 0x00000000FFFFFFFFL;
+            rows[i] ^= t << 32;
+            rows[i + 4] ^= t;
+        }
+        for (int half = 0; half < 8; half += 4) {
+            for (int i = half; i < half + 2; i++) {
+                long t = ((rows[i] >>> 16) ^ rows[i + 2]) & 0x0000FFFF0000FFFFL;
+                rows[i] ^= t << 16;
+                rows[i + 2] ^= t;
+            }
+        }
+        for (int i = 0; i < 8; i += 2) {
+            long t = ((rows[i] >>> 8) ^ rows[i + 1]) & 0x00FF00FF00FF00FFL;
+            rows[i] ^= t << 8;
+            rows[i + 1] ^= t;
+        }
     }
 
     /** Byte offset of block k's scale in its group (the pair layout). */
