@@ -75,8 +75,8 @@ public final class Q4_KTensor extends WeightTensor {
                         int xj = xg + j + p * L;
                         FloatVector x0 = FloatVector.fromArray(F, x, xj);
                         FloatVector x1 = FloatVector.fromArray(F, x, xj + 32);
-                        qxLo = Simd.toFloats(lo, p).fma(x0, qxLo);
-                        qxHi = Simd.toFloats(hi, p).fma(x1, qxHi);
+                        qxLo = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma(x0, qxLo);
+                        qxHi = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma(x1, qxHi);
                         xsLo = xsLo.add(x0);
                         xsHi = xsHi.add(x1);
                     }

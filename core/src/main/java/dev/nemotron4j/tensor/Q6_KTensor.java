@@ -49,10 +49,16 @@ public final class Q6_KTensor extends WeightTensor {
                     ByteVector a = Simd.bytes(data, ql + l);
                     ByteVector c = Simd.bytes(data, ql + 32 + l);
                     ByteVector h = Simd.bytes(data, qh + l);
-                    ByteVector q1 = a.and((byte) 0x0f).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q2 = c.and((byte) 0x0f).or(bits(h, 2)).sub((byte) 32);
-                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(bits(h, 4)).sub((byte) 32);
-                    ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4).or(bits(h, 6)).sub((byte) 32);
+                    // Bits 2i..2i+1 of qh moved to bits 4-5, written out here rather than in a helper: in a
+                    // method this large C2 stops inlining small helpers, and the Vector API then runs as plain Java.
+                    ByteVector h1 = h.and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+                    ByteVector h2 = h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+                    ByteVector h3 = h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+                    ByteVector h4 = h.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+                    ByteVector q1 = a.and((byte) 0x0f).or(h1).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0x0f).or(h2).sub((byte) 32);
+                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h3).sub((byte) 32);
+                    ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4).or(h4).sub((byte) 32);
                     int is = l / 16;
                     FloatVector s1 = FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is));
                     FloatVector s2 = FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 2));
@@ -60,20 +66,19 @@ public final class Q6_KTensor extends WeightTensor {
                     FloatVector s4 = FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 6));
                     for (int p = 0; p < B_PARTS; p++) {
                         int xj = xh + l + p * L;
-                        acc = Simd.toFloats(q1, p).mul(FloatVector.fromArray(F, x, xj)).fma(s1, acc);
-                        acc = Simd.toFloats(q2, p).mul(FloatVector.fromArray(F, x, xj + 32)).fma(s2, acc);
-                        acc = Simd.toFloats(q3, p).mul(FloatVector.fromArray(F, x, xj + 64)).fma(s3, acc);
-                        acc = Simd.toFloats(q4, p).mul(FloatVector.fromArray(F, x, xj + 96)).fma(s4, acc);
+                        FloatVector v1 = (FloatVector) q1.convertShape(VectorOperators.B2F, F, p);
+                        acc = v1.mul(FloatVector.fromArray(F, x, xj)).fma(s1, acc);
+                        FloatVector v2 = (FloatVector) q2.convertShape(VectorOperators.B2F, F, p);
+                        acc = v2.mul(FloatVector.fromArray(F, x, xj + 32)).fma(s2, acc);
+                        FloatVector v3 = (FloatVector) q3.convertShape(VectorOperators.B2F, F, p);
+                        acc = v3.mul(FloatVector.fromArray(F, x, xj + 64)).fma(s3, acc);
+                        FloatVector v4 = (FloatVector) q4.convertShape(VectorOperators.B2F, F, p);
+                        acc = v4.mul(FloatVector.fromArray(F, x, xj + 96)).fma(s4, acc);
                     }
                 }
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Bits shift..shift+1 of each qh byte, moved to bits 4-5. */
-    private static ByteVector bits(ByteVector qh, int shift) {
-        return qh.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
     }
 
     /** Value {@code v} (0-127) of the half starting at ql/qh, before scaling. */
