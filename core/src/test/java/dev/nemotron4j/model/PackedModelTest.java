@@ -65,6 +65,23 @@ class PackedModelTest {
         }
     }
 
+    /** Float matrices quantized on load are packed where they lie (the arena memory the quantizer wrote). */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"Q4_0", "Q8_0"})
+    void matricesQuantizedOnLoadArePackedInPlace(LoadOptions.Quantize quantize) {
+        Path file = dir.resolve("nemotron-f32-" + quantize + ".gguf");
+        new SyntheticModel(shape("nemotron"), SynthType.F32, 3).write(file, (done, total) -> { });
+        int[] prompt = {4, 41, 78, 115, 152, 189, 226, 263, 300, 337, 374, 411, 448, 485};
+        LoadOptions options = LoadOptions.quantize(quantize);
+        try (Model plain = Model.load(file, options.withPack(false)); Model packed = Model.load(file, options)) {
+            assertInstanceOf(PackedTensor.class, packed.transformer().weights().layers()[1].up());
+            float[] expected = plain.transformer().forward(plain.newState(32), prompt, true);
+            float[] got = packed.transformer().forward(packed.newState(32), prompt, true);
+            assertTrue(maxAbsDiff(expected, got) < 1e-4f * maxAbs(expected),
+                    "prompt logits differ by " + maxAbsDiff(expected, got));
+        }
+    }
+
     private static float maxAbs(float[] v) {
         float m = 0f;
         for (float x : v) {
