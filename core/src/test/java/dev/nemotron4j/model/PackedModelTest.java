@@ -35,7 +35,7 @@ class PackedModelTest {
     void packedModelMatchesMappedModel(String arch, SynthType type) {
         Path file = dir.resolve(arch + "-" + type + ".gguf");
         new SyntheticModel(shape(arch), type, 7).write(file, (done, total) -> { });
-        int[] prompt = new int[20];
+        int[] prompt = new int[24]; // enough vectors for the prompt path (Gemm)
         for (int i = 0; i < prompt.length; i++) {
             prompt[i] = 4 + (i * 37) % 500;
         }
@@ -71,7 +71,10 @@ class PackedModelTest {
     void matricesQuantizedOnLoadArePackedInPlace(LoadOptions.Quantize quantize) {
         Path file = dir.resolve("nemotron-f32-" + quantize + ".gguf");
         new SyntheticModel(shape("nemotron"), SynthType.F32, 3).write(file, (done, total) -> { });
-        int[] prompt = {4, 41, 78, 115, 152, 189, 226, 263, 300, 337, 374, 411, 448, 485};
+        int[] prompt = new int[24]; // enough vectors for the prompt path (Gemm)
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = 4 + (i * 37) % 500;
+        }
         LoadOptions options = LoadOptions.quantize(quantize);
         try (Model plain = Model.load(file, options.withPack(false)); Model packed = Model.load(file, options)) {
             assertInstanceOf(PackedTensor.class, packed.transformer().weights().layers()[1].up());
