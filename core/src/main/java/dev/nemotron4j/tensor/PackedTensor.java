@@ -61,6 +61,7 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
         byte[] row = new byte[rowBytes];
         byte[] out = new byte[rowBytes];
         long[] eight = new long[8];
+        long flip8 = (flip & 0xffL) * 0x0101010101010101L;
         for (int r = from; r < to; r++) {
             long start = (long) r * rowBytes;
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, start, row, 0, rowBytes);
@@ -69,7 +70,6 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
                 out[scale] = row[b * blockBytes];
                 out[scale + 1] = row[b * blockBytes + 1];
             }
-            long flip8 = (flip & 0xffL) * 0x0101010101010101L;
             for (int g = 0; g < packed / LANES; g++) {
                 for (int k0 = 0; k0 < LANES; k0 += 8) {
                     for (int j0 = 0; j0 < steps; j0 += 8) {
@@ -168,20 +168,15 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
     public final float dot(int row, float[] x, int xOffset) {
         float[] values = new float[cols];
         dequantizeRowStored(row, values, 0);
-        FloatVector acc = FloatVector.zero(Simd.F);
-        float tail = 0f;
-        int p = 0;
         float[] xs = new float[cols];
         for (int i = 0; i < cols; i++) {
             xs[i] = x[xOffset + storedOrder[i]];
         }
-        for (; p < Simd.F.loopBound(cols); p += Simd.L) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int p = 0; p < cols; p += L) { // cols is whole blocks of 32, a multiple of L
             acc = FloatVector.fromArray(Simd.F, values, p).fma(FloatVector.fromArray(Simd.F, xs, p), acc);
         }
-        for (; p < cols; p++) {
-            tail += values[p] * xs[p];
-        }
-        return acc.reduceLanes(VectorOperators.ADD) + tail;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

@@ -69,10 +69,12 @@ public final class Q8Activations {
         for (int j = 0; j < QK; j += L) {
             FloatVector.fromArray(F, x, offset + j).mul(id).intoArray(block, j);
         }
+        int first = index(t, b * QK);
+        int stride = index(t, b * QK + 1) - first;
         int lowSum = 0;
         for (int j = 0; j < QK; j++) {
             byte q = (byte) (int) (block[j] + Math.copySign(0.5f, block[j]));
-            values[index(t, b * QK + j)] = q;
+            values[first + j * stride] = q;
             if (j < QK / 2) {
                 lowSum += q;
             }
