@@ -1,10 +1,16 @@
 package dev.nemotron4j.model;
 
 import dev.nemotron4j.kernels.Parallel;
+import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.NativeMemory;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q4_0PackedTensor;
 import dev.nemotron4j.tensor.Q4_0Tensor;
+import dev.nemotron4j.tensor.Q4_1PackedTensor;
+import dev.nemotron4j.tensor.Q4_1Tensor;
+import dev.nemotron4j.tensor.Q4_KTensor;
+import dev.nemotron4j.tensor.Q6_KPackedTensor;
+import dev.nemotron4j.tensor.Q6_KTensor;
 import dev.nemotron4j.tensor.Q8_0PackedTensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
 import dev.nemotron4j.tensor.WeightTensor;
@@ -13,10 +19,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Repacks Q4_0 and Q8_0 matrices into their {@link PackedTensor} layouts while a model loads, rows in parallel. A
- * mapped source is copied into the model's arena and its pages are then dropped from memory (the file stays mapped
- * for the tensors that are not packed); a source already in memory (quantized on load) is packed in place, since
- * packing only moves bytes within a row.
+ * Repacks Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices into their {@link PackedTensor} layouts while a model loads, rows
+ * in parallel (Q4_K becomes packed Q4_1, one block per sub-block; Q6_K 28-byte blocks of 32). A mapped source is copied into the model's arena and
+ * its pages are then dropped from memory (the file stays mapped for the tensors that are not packed); a source already
+ * in memory (quantized on load) is packed in place when the packed form has its size, since packing only moves bytes
+ * within a row.
  */
 final class WeightPacker {
     private final boolean enabled;
@@ -28,24 +35,40 @@ final class WeightPacker {
     }
 
     WeightTensor apply(WeightTensor m) {
-        if (!enabled || !PackedTensor.fits(m.cols()) || !(m instanceof Q4_0Tensor || m instanceof Q8_0Tensor)) {
+        if (!enabled || !PackedTensor.fits(m.cols()) || !packable(m)) {
             return m;
         }
         MemorySegment source = m.data();
-        long bytes = m.type().byteSize(m.cols()) * m.rows();
-        MemorySegment dst = source.isMapped() || source.isReadOnly() ? NativeMemory.allocate(arena, bytes) : source;
+        GGMLType packedType = m instanceof Q4_KTensor ? GGMLType.Q4_1 : m.type();
+        long bytes = m instanceof Q6_KTensor
+                ? Q6_KPackedTensor.byteSize(m.rows(), m.cols())
+                : packedType.byteSize(m.cols()) * m.rows();
+        long sourceBytes = m.type().byteSize(m.cols()) * m.rows();
+        boolean inPlace = bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
+        MemorySegment dst = inPlace ? source : NativeMemory.allocate(arena, bytes);
         Parallel.forRange(m.rows(), 64, (from, to) -> {
-            if (m instanceof Q4_0Tensor q) {
-                Q4_0PackedTensor.pack(q, dst, from, to);
-            } else {
-                Q8_0PackedTensor.pack((Q8_0Tensor) m, dst, from, to);
+            switch (m) {
+                case Q4_0Tensor q -> Q4_0PackedTensor.pack(q, dst, from, to);
+                case Q4_1Tensor q -> Q4_1PackedTensor.pack(q, dst, from, to);
+                case Q4_KTensor q -> Q4_1PackedTensor.pack(q, dst, from, to);
+                case Q6_KTensor q -> Q6_KPackedTensor.pack(q, dst, from, to);
+                default -> Q8_0PackedTensor.pack((Q8_0Tensor) m, dst, from, to);
             }
         });
-        if (dst != source && source.isMapped()) {
-            source.asSlice(0, bytes).unload();
+        if (source.isMapped()) {
+            source.asSlice(0, sourceBytes).unload();
         }
-        return m instanceof Q4_0Tensor
-                ? Q4_0PackedTensor.of(dst, m.rows(), m.cols())
-                : Q8_0PackedTensor.of(dst, m.rows(), m.cols());
+        return switch (packedType) {
+            case Q4_0 -> Q4_0PackedTensor.of(dst, m.rows(), m.cols());
+            case Q4_1 -> Q4_1PackedTensor.of(dst, m.rows(), m.cols());
+            case Q6_K -> Q6_KPackedTensor.of(dst, m.rows(), m.cols());
+            default -> Q8_0PackedTensor.of(dst, m.rows(), m.cols());
+        };
+    }
+
+    private static boolean packable(WeightTensor m) {
+        return m instanceof Q4_0Tensor || m instanceof Q4_1Tensor || m instanceof Q8_0Tensor
+                || m instanceof Q4_KTensor q && Q4_1PackedTensor.fits(q)
+                || m instanceof Q6_KTensor;
     }
 }

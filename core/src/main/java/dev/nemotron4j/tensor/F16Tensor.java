@@ -12,8 +12,7 @@ import static dev.nemotron4j.tensor.Simd.F;
 import static dev.nemotron4j.tensor.Simd.I;
 import static dev.nemotron4j.tensor.Simd.L;
 import static dev.nemotron4j.tensor.Simd.LE_SHORT;
-import static dev.nemotron4j.tensor.Simd.S;
-import static dev.nemotron4j.tensor.Simd.S_PARTS;
+import static dev.nemotron4j.tensor.Simd.S_FULL;
 
 /** IEEE 754 half-precision floats, little-endian, 2 bytes per element (1 sign, 5 exponent, 10 mantissa bits). */
 public final class F16Tensor extends WeightTensor {
@@ -27,20 +26,22 @@ public final class F16Tensor extends WeightTensor {
         return GGMLType.F16;
     }
 
+    /** Two accumulators over 2·L values per step, with the three-op {@link Simd#halfToFloat} conversion. */
     @Override
     public float dot(int row, float[] x, int xOffset) {
         long base = rowOffset(row);
-        int upper = S.loopBound(cols);
-        FloatVector acc = FloatVector.zero(F);
+        int upper = S_FULL.loopBound(cols);
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
         int j = 0;
-        for (; j < upper; j += S.length()) {
-            ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * j, ByteOrder.LITTLE_ENDIAN);
-            for (int p = 0; p < S_PARTS; p++) {
-                FloatVector w = Simd.halfToFloat((IntVector) h.convertShape(VectorOperators.S2I, I, p));
-                acc = w.fma(FloatVector.fromArray(F, x, xOffset + j + p * L), acc);
-            }
+        for (; j < upper; j += S_FULL.length()) {
+            ShortVector h = ShortVector.fromMemorySegment(S_FULL, data, base + 2L * j, ByteOrder.LITTLE_ENDIAN);
+            acc0 = Simd.halfToFloat((IntVector) h.convertShape(VectorOperators.S2I, I, 0))
+                    .fma(FloatVector.fromArray(F, x, xOffset + j), acc0);
+            acc1 = Simd.halfToFloat((IntVector) h.convertShape(VectorOperators.S2I, I, 1))
+                    .fma(FloatVector.fromArray(F, x, xOffset + j + L), acc1);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
         for (; j < cols; j++) {
             sum += Float.float16ToFloat(data.get(LE_SHORT, base + 2L * j)) * x[xOffset + j];
         }

@@ -28,7 +28,7 @@ import static dev.nemotron4j.tensor.Simd.L;
  * low half and that of block i + LANES/2 in its high half, which is the order the float lanes take them in. Blocks
  * after the last whole group (the tail, e.g. 8 of the 360 blocks of an 11520-wide row) follow in the source format.
  */
-public abstract sealed class PackedTensor extends WeightTensor permits Q4_0PackedTensor, Q8_0PackedTensor {
+public abstract sealed class PackedTensor extends WeightTensor permits Q4_0PackedTensor, Q4_1PackedTensor, Q6_KPackedTensor, Q8_0PackedTensor {
     /** Sixteen shorts / bytes: half a block, the unit of the tail blocks. */
     static final VectorSpecies<Short> S_HALF = ShortVector.SPECIES_256;
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
@@ -42,46 +42,63 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
     final long groupBytes;
 
     PackedTensor(MemorySegment data, int rows, int cols, int blockBytes) {
-        super(data, rows, cols);
+        super(data, rows, cols, (long) cols / QK * blockBytes);
         this.blockBytes = blockBytes;
         this.groupBytes = (long) blockBytes * LANES;
         storedOrder = storedOrder(cols);
     }
 
+    /** Fills {@code into} with a row's bytes in the source block format (the packer's input). */
+    interface RowSource {
+        void read(int row, byte[] into);
+    }
+
+    /** Reads rows straight from a tensor whose blocks are already in the source format. */
+    static RowSource rowsOf(WeightTensor source) {
+        int rowBytes = (int) source.rowBytes;
+        return (row, into) -> MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) row * rowBytes, into, 0,
+                rowBytes);
+    }
+
     /**
-     * Packs rows [from, to) of {@code source} into {@code dst} (which may be the source's own memory): per block, its
-     * 2-byte f16 scale goes to the group's scale pairs and its byte j, xor {@code flip}, to step j, lane k, for the
-     * {@code steps} bytes after the scale; tail blocks are copied as they are.
+     * Packs rows [from, to) of {@code cols} values into {@code dst} (which may be the source's own memory): per block,
+     * each {@code word}-byte field of its header goes to the group's LANES fields of that kind (f16 halves in pairs,
+     * see {@link #scaleOffset}; f32 words in lane order), and its byte j after the header, xor {@code flip}, to step j,
+     * lane k; tail blocks are copied as they are.
      */
-    static void pack(WeightTensor source, MemorySegment dst, int from, int to, int blockBytes, int steps, int flip) {
-        int blocks = source.cols() / QK;
-        int packed = groups(source.cols()) * LANES;
+    static void pack(RowSource source, int cols, MemorySegment dst, int from, int to, int blockBytes, int steps,
+                     int flip, int word) {
+        int blocks = cols / QK;
+        int packed = groups(cols) * LANES;
         int rowBytes = blocks * blockBytes;
         int groupBytes = blockBytes * LANES;
+        int headerBytes = blockBytes - steps;
         byte[] row = new byte[rowBytes];
         byte[] out = new byte[rowBytes];
         long[] eight = new long[8];
         long flip8 = (flip & 0xffL) * 0x0101010101010101L;
         for (int r = from; r < to; r++) {
-            long start = (long) r * rowBytes;
-            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, start, row, 0, rowBytes);
+            source.read(r, row);
             for (int b = 0; b < packed; b++) {
-                int scale = (b / LANES) * groupBytes + scaleOffset(b % LANES);
-                out[scale] = row[b * blockBytes];
-                out[scale + 1] = row[b * blockBytes + 1];
+                for (int h = 0; h < headerBytes; h += word) {
+                    int k = b % LANES;
+                    int field = (b / LANES) * groupBytes + h * LANES + (word == 2 ? scaleOffset(k) : word * k);
+                    System.arraycopy(row, b * blockBytes + h, out, field, word);
+                }
             }
             for (int g = 0; g < packed / LANES; g++) {
                 for (int k0 = 0; k0 < LANES; k0 += 8) {
                     for (int j0 = 0; j0 < steps; j0 += 8) {
-                        transpose8(row, g * groupBytes + k0 * blockBytes + 2 + j0, blockBytes, eight);
+                        transpose8(row, g * groupBytes + k0 * blockBytes + headerBytes + j0, blockBytes, eight);
                         for (int j = 0; j < 8; j++) {
-                            LE_LONGS.set(out, g * groupBytes + 2 * LANES + (j0 + j) * LANES + k0, eight[j] ^ flip8);
+                            LE_LONGS.set(out, g * groupBytes + headerBytes * LANES + (j0 + j) * LANES + k0,
+                                    eight[j] ^ flip8);
                         }
                     }
                 }
             }
             System.arraycopy(row, packed * blockBytes, out, packed * blockBytes, (blocks - packed) * blockBytes);
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, start, rowBytes);
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * rowBytes, rowBytes);
         }
     }
 
@@ -129,10 +146,15 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
 
     /** Scale of block b of a row, for the scalar paths. */
     final float blockScale(int row, int b) {
+        return blockHalf(row, b, 0);
+    }
+
+    /** Half h of block b's header (0: the scale, 1: Q4_1's minimum), for the scalar paths. */
+    final float blockHalf(int row, int b, int h) {
         if (inTail(b)) {
-            return Simd.f16(data, tailBlock(row, b));
+            return Simd.f16(data, tailBlock(row, b) + 2L * h);
         }
-        return scale(group(row, b / LANES), b % LANES);
+        return halfAt(group(row, b / LANES) + 2L * h * LANES, b % LANES);
     }
 
     @Override
@@ -220,28 +242,22 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
                 .convertShape(VectorOperators.B2S, Simd.S_FULL, 0);
     }
 
-    /** Block scales of a group as two float vectors: lanes 0 … LANES/2−1, then LANES/2 … LANES−1. */
-    final FloatVector scalesLow(long group) {
-        return halfBitsToFloat(IntVector.fromMemorySegment(I, data, group, ByteOrder.LITTLE_ENDIAN)
+    /**
+     * The LANES f16 pairs at {@code pairs} (a group's block scales, or Q4_1's minimums) as two float vectors: lanes
+     * 0 … LANES/2−1, then LANES/2 … LANES−1.
+     */
+    final FloatVector halvesLow(long pairs) {
+        return Simd.highHalfToFloat(IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN)
                 .lanewise(VectorOperators.LSHL, 16));
     }
 
-    final FloatVector scalesHigh(long group) {
-        return halfBitsToFloat(IntVector.fromMemorySegment(I, data, group, ByteOrder.LITTLE_ENDIAN));
+    final FloatVector halvesHigh(long pairs) {
+        return Simd.highHalfToFloat(IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN));
     }
 
-    /**
-     * f16 bits in the high half of each lane to float, in three integer ops and a multiply: the arithmetic shift puts
-     * sign, exponent and mantissa where a float has them, and 2¹¹² rebiases the exponent (subnormals come out right
-     * too). Block scales are finite, so inf/NaN, which this would not keep, do not occur.
-     */
-    private static FloatVector halfBitsToFloat(IntVector high) {
-        return high.lanewise(VectorOperators.ASHR, 3).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
-    }
-
-    /** Scale of block {@code k} of the group at byte {@code group}, for the scalar paths. */
-    final float scale(long group, int k) {
-        return Float.float16ToFloat(data.get(Simd.LE_SHORT, group + scaleOffset(k)));
+    /** Half of block {@code k} in the pairs at byte {@code pairs}, for the scalar paths. */
+    private float halfAt(long pairs, int k) {
+        return Float.float16ToFloat(data.get(Simd.LE_SHORT, pairs + scaleOffset(k)));
     }
 
     private static final VarHandle LE_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
@@ -275,7 +291,7 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
         }
     }
 
-    /** Byte offset of block k's scale in its group (the pair layout). */
+    /** Byte offset of block k's half in the pairs of its group (the pair layout). */
     static int scaleOffset(int k) {
         return 4 * (k % (LANES / 2)) + (k < LANES / 2 ? 0 : 2);
     }

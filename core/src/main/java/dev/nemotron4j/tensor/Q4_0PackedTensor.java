@@ -44,37 +44,44 @@ public final class Q4_0PackedTensor extends PackedTensor {
 
     /** Packs rows [from, to) of {@code source} into {@code dst}, which may be the source's own memory. */
     public static void pack(Q4_0Tensor source, MemorySegment dst, int from, int to) {
-        pack(source, dst, from, to, BLOCK_BYTES, STEPS, 0x80);
+        pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80, 2);
     }
 
     @Override
     float groupsDot(int row, Q8Activations x, int t) {
         int groups = groups(cols);
         int blocks = cols / QK;
-        byte[] values = x.values;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
         for (int g = 0; g < groups; g++) {
             long group = group(row, g);
-            int xg = t * cols + g * QK * LANES;
             int xs = t * blocks + g * LANES;
-            ShortVector sum = ShortVector.fromArray(S_FULL, x.lowOffsets, xs);
-            for (int j = 0; j < STEPS; j++) {
-                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
-                                group + 2L * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2S, S_FULL, 0);
-                sum = sum.add(q.and((short) 0x0f).mul(activations(values, xg + j * LANES)))
-                        .add(q.lanewise(VectorOperators.ASHR, 4)
-                                .mul(activations(values, xg + (j + STEPS) * LANES)));
-            }
-            FloatVector d0 = scalesLow(group).mul(FloatVector.fromArray(F, x.scales, xs));
-            FloatVector d1 = scalesHigh(group).mul(FloatVector.fromArray(F, x.scales, xs + L));
+            ShortVector sum = nibbleSums(data, group + 2L * LANES, x.values, t * cols + g * QK * LANES,
+                    ShortVector.fromArray(S_FULL, x.lowOffsets, xs));
+            FloatVector d0 = halvesLow(group).mul(FloatVector.fromArray(F, x.scales, xs));
+            FloatVector d1 = halvesHigh(group).mul(FloatVector.fromArray(F, x.scales, xs + L));
             acc0 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
                     .fma(d0, acc0);
             acc1 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1, acc1);
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Per lane, {@code start} + Σ_j nibble_j · q_j over the 16 steps at {@code steps} (low nibbles count 8 too many,
+     * high nibbles are signed) and the group's activations from {@code xg}: with {@code start} = −8·Σ_{j<16} q_j, the
+     * block sums Σ (u_j − 8)·q_j of unsigned nibbles u, exact in 16 bits.
+     */
+    static ShortVector nibbleSums(MemorySegment data, long steps, byte[] values, int xg, ShortVector start) {
+        ShortVector sum = start;
+        for (int j = 0; j < STEPS; j++) {
+            ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data, steps + (long) j * LANES,
+                    ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S_FULL, 0);
+            sum = sum.add(q.and((short) 0x0f).mul(activations(values, xg + j * LANES)))
+                    .add(q.lanewise(VectorOperators.ASHR, 4).mul(activations(values, xg + (j + STEPS) * LANES)));
+        }
+        return sum;
     }
 
     @Override
@@ -120,7 +127,7 @@ public final class Q4_0PackedTensor extends PackedTensor {
         int groups = groups(cols);
         for (int g = 0; g < groups; g++) {
             long group = group(row, g);
-            FloatVector[] d = {scalesLow(group), scalesHigh(group)};
+            FloatVector[] d = {halvesLow(group), halvesHigh(group)};
             for (int j = 0; j < STEPS; j++) {
                 ByteVector q = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES + (long) j * LANES,
                         ByteOrder.LITTLE_ENDIAN);
@@ -143,6 +150,10 @@ public final class Q4_0PackedTensor extends PackedTensor {
      */
     @Override
     int[] storedOrder(int cols) {
+        return nibbleOrder(cols);
+    }
+
+    static int[] nibbleOrder(int cols) {
         int[] order = new int[cols];
         for (int c = 0; c < cols; c++) {
             order[c] = c;

@@ -28,6 +28,10 @@ public final class Q8Activations {
     float[] scales = new float[0];
     /** lowOffsets[t·blocks + b] = −8 · Σ_{j<16} q_j of the block: Q4_0's nibble offset applied to its low half. */
     short[] lowOffsets = new short[0];
+    /** sums[t·blocks + b] = d · Σ q of the block: the sum of its values, for Q4_1's minimums. */
+    float[] sums = new float[0];
+    /** lowSums[t·blocks + b] = d · Σ_{j<16} q_j: the sum of its first 16 values, for Q6_K's offset. */
+    float[] lowSums = new float[0];
     private final float[] block = new float[QK];
 
     public int vectors() {
@@ -50,6 +54,8 @@ public final class Q8Activations {
             values = new byte[n * cols];
             scales = new float[n * blocks];
             lowOffsets = new short[n * blocks];
+            sums = new float[n * blocks];
+            lowSums = new float[n * blocks];
         }
         for (int t = 0; t < n; t++) {
             for (int b = 0; b < blocks; b++) {
@@ -72,15 +78,19 @@ public final class Q8Activations {
         int first = index(t, b * QK);
         int stride = index(t, b * QK + 1) - first;
         int lowSum = 0;
+        int sum = 0;
         for (int j = 0; j < QK; j++) {
             byte q = (byte) (int) (block[j] + Math.copySign(0.5f, block[j]));
             values[first + j * stride] = q;
+            sum += q;
             if (j < QK / 2) {
                 lowSum += q;
             }
         }
         scales[t * (cols / QK) + b] = d;
         lowOffsets[t * (cols / QK) + b] = (short) (-8 * lowSum);
+        sums[t * (cols / QK) + b] = d * sum;
+        lowSums[t * (cols / QK) + b] = d * lowSum;
     }
 
     /** Index in {@link #values} of column c of vector t. */
@@ -100,5 +110,13 @@ public final class Q8Activations {
 
     float scale(int t, int b) {
         return scales[t * (cols / QK) + b];
+    }
+
+    float sum(int t, int b) {
+        return sums[t * (cols / QK) + b];
+    }
+
+    float lowSum(int t, int b) {
+        return lowSums[t * (cols / QK) + b];
     }
 }

@@ -40,7 +40,7 @@ public final class Q8_0PackedTensor extends PackedTensor {
 
     /** Packs rows [from, to) of {@code source} into {@code dst}, which may be the source's own memory. */
     public static void pack(Q8_0Tensor source, MemorySegment dst, int from, int to) {
-        pack(source, dst, from, to, BLOCK_BYTES, QK, 0);
+        pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, QK, 0, 2);
     }
 
     @Override
@@ -62,8 +62,8 @@ public final class Q8_0PackedTensor extends PackedTensor {
                 sum1 = sum1.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 1));
             }
             int xs = t * blocks + g * LANES;
-            FloatVector d0 = scalesLow(group).mul(FloatVector.fromArray(F, x.scales, xs));
-            FloatVector d1 = scalesHigh(group).mul(FloatVector.fromArray(F, x.scales, xs + L));
+            FloatVector d0 = halvesLow(group).mul(FloatVector.fromArray(F, x.scales, xs));
+            FloatVector d1 = halvesHigh(group).mul(FloatVector.fromArray(F, x.scales, xs + L));
             acc0 = ((FloatVector) sum0.convert(VectorOperators.I2F, 0)).fma(d0, acc0);
             acc1 = ((FloatVector) sum1.convert(VectorOperators.I2F, 0)).fma(d1, acc1);
         }
@@ -115,7 +115,7 @@ public final class Q8_0PackedTensor extends PackedTensor {
         int groups = groups(cols);
         for (int g = 0; g < groups; g++) {
             long group = group(row, g);
-            FloatVector[] d = {scalesLow(group), scalesHigh(group)};
+            FloatVector[] d = {halvesLow(group), halvesHigh(group)};
             for (int j = 0; j < QK; j++) {
                 ByteVector q = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES + (long) j * LANES,
                         ByteOrder.LITTLE_ENDIAN);
@@ -133,6 +133,10 @@ public final class Q8_0PackedTensor extends PackedTensor {
     /** Stored position g·32·LANES + j·LANES + k is value j of block g·LANES + k; tail blocks are in column order. */
     @Override
     int[] storedOrder(int cols) {
+        return valueOrder(cols);
+    }
+
+    static int[] valueOrder(int cols) {
         int[] order = new int[cols];
         for (int c = 0; c < cols; c++) {
             order[c] = c;

@@ -63,21 +63,23 @@ final class Simd {
     }
 
     /**
-     * IEEE half-precision bits (low 16 bits of each lane) to floats, exactly as {@link Float#float16ToFloat}. Normal
-     * numbers are rebiased, subnormals computed as mantissa·2⁻²⁴ (avoiding slow denormal float arithmetic), inf/NaN
-     * keep an all-ones exponent.
+     * Finite IEEE half-precision values, sign-extended to 32 bits (as the S2I widening delivers them), to floats in
+     * three ops: the shift puts exponent and mantissa where a float has them and the sign bit at bit 31, the mask
+     * clears the sign copies in between, and 2¹¹² rebiases the exponent (a subnormal half comes out as a subnormal
+     * float, which the multiply makes normal, exactly). Infinities and NaNs come out as finite ±2¹⁶·(1+m), which is
+     * why only the weight kernels use this: weights of a working model are finite.
      */
-    static FloatVector halfToFloat(IntVector h) {
-        IntVector magnitude = h.and(0x7fff);
-        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-        IntVector bits = shifted.add((127 - 15) << 23);
-        bits = bits.blend(shifted.or(0x7f800000), magnitude.compare(VectorOperators.GE, 0x7c00));
-        bits = bits.blend(bits.or(0x00400000), magnitude.compare(VectorOperators.GT, 0x7c00)); // NaNs come out quiet
-        VectorMask<Integer> subnormal = magnitude.compare(VectorOperators.LT, 0x400);
-        IntVector subnormalBits = ((FloatVector) magnitude.convert(VectorOperators.I2F, 0)).mul(0x1p-24f)
-                .reinterpretAsInts();
-        bits = bits.blend(subnormalBits, subnormal);
-        return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    static FloatVector halfToFloat(IntVector signExtended) {
+        return fromHalfPosition(signExtended.lanewise(VectorOperators.LSHL, 13));
+    }
+
+    /** {@link #halfToFloat} for halves held in the high 16 bits of each lane. */
+    static FloatVector highHalfToFloat(IntVector high) {
+        return fromHalfPosition(high.lanewise(VectorOperators.ASHR, 3));
+    }
+
+    private static FloatVector fromHalfPosition(IntVector bits) {
+        return bits.and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
     }
 
     static FloatVector toFloats(IntVector v) {

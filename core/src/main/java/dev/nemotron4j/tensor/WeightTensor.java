@@ -17,14 +17,19 @@ public abstract class WeightTensor {
     protected final long rowBytes;
 
     protected WeightTensor(MemorySegment data, int rows, int cols) {
+        this(data, rows, cols, -1);
+    }
+
+    /** A tensor whose rows take {@code rowBytes} each, or as many as its {@link #type()} stores them in if −1. */
+    protected WeightTensor(MemorySegment data, int rows, int cols, long rowBytes) {
         GGMLType type = type();
         if (cols % type.blockSize != 0) {
             throw new ModelFormatException(type + " tensor rows must be a multiple of " + type.blockSize
                     + " elements, got " + cols);
         }
-        this.rowBytes = type.byteSize(cols);
-        if (data.byteSize() < rowBytes * rows) {
-            throw new ModelFormatException(type + " tensor of " + rows + "×" + cols + " needs " + rowBytes * rows
+        this.rowBytes = rowBytes >= 0 ? rowBytes : type.byteSize(cols);
+        if (data.byteSize() < this.rowBytes * rows) {
+            throw new ModelFormatException(type + " tensor of " + rows + "×" + cols + " needs " + this.rowBytes * rows
                     + " bytes, file has " + data.byteSize());
         }
         this.data = data;

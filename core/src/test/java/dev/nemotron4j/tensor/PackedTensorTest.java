@@ -8,13 +8,13 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The packed Q4_0/Q8_0 layouts against the formats they come from: same values, the integer kernel against its scalar
- * reference, and both against the float dot product within what 8-bit activations cost.
+ * The packed Q4_0/Q4_1/Q8_0 layouts (and Q4_K, packed as Q4_1) against the formats they come from: same values, the
+ * integer kernel against its scalar reference, and both against the float dot product within what 8-bit activations
+ * cost.
  */
 class PackedTensorTest {
     private static final int GROUP = 32 * PackedTensor.LANES;
@@ -24,16 +24,40 @@ class PackedTensorTest {
     }
 
     private static PackedTensor pack(WeightTensor source, MemorySegment dst) {
-        if (source instanceof Q4_0Tensor q) {
-            Q4_0PackedTensor.pack(q, dst, 0, q.rows());
-            return Q4_0PackedTensor.of(dst, q.rows(), q.cols());
-        }
-        Q8_0PackedTensor.pack((Q8_0Tensor) source, dst, 0, source.rows());
-        return Q8_0PackedTensor.of(dst, source.rows(), source.cols());
+        int rows = source.rows();
+        int cols = source.cols();
+        return switch (source) {
+            case Q4_0Tensor q -> {
+                Q4_0PackedTensor.pack(q, dst, 0, rows);
+                yield Q4_0PackedTensor.of(dst, rows, cols);
+            }
+            case Q4_1Tensor q -> {
+                Q4_1PackedTensor.pack(q, dst, 0, rows);
+                yield Q4_1PackedTensor.of(dst, rows, cols);
+            }
+            case Q4_KTensor q -> {
+                Q4_1PackedTensor.pack(q, dst, 0, rows);
+                yield Q4_1PackedTensor.of(dst, rows, cols);
+            }
+            case Q6_KTensor q -> {
+                Q6_KPackedTensor.pack(q, dst, 0, rows);
+                yield Q6_KPackedTensor.of(dst, rows, cols);
+            }
+            default -> {
+                Q8_0PackedTensor.pack((Q8_0Tensor) source, dst, 0, rows);
+                yield Q8_0PackedTensor.of(dst, rows, cols);
+            }
+        };
     }
 
     private static PackedTensor pack(WeightTensor source) {
-        return pack(source, Arena.ofAuto().allocate(source.data().byteSize()));
+        long values = (long) source.rows() * source.cols();
+        long bytes = switch (source.type()) {
+            case Q4_K -> GGMLType.Q4_1.byteSize(values);
+            case Q6_K -> Q6_KPackedTensor.byteSize(source.rows(), source.cols());
+            default -> source.type().byteSize(values);
+        };
+        return pack(source, Arena.ofAuto().allocate(bytes));
     }
 
     private static float[] gaussian(int n, long seed) {
@@ -47,13 +71,14 @@ class PackedTensorTest {
 
     /** Whole groups only, and whole groups followed by a tail of 8 blocks (as an 11520-wide row has). */
     @ParameterizedTest(name = "{0} cols = groups·{1} + {2}")
-    @CsvSource({"Q4_0, 1, 0", "Q4_0, 2, 0", "Q4_0, 1, 256", "Q8_0, 1, 0", "Q8_0, 2, 0", "Q8_0, 2, 256"})
+    @CsvSource({"Q4_0, 1, 0", "Q4_0, 2, 0", "Q4_0, 1, 256", "Q8_0, 1, 0", "Q8_0, 2, 0", "Q8_0, 2, 256",
+            "Q4_1, 1, 0", "Q4_1, 2, 256", "Q4_K, 1, 0", "Q4_K, 2, 256", "Q6_K, 1, 0", "Q6_K, 2, 256"})
     void packedMatchesSource(GGMLType type, int groups, int tail) {
         int cols = groups * GROUP + tail;
         int rows = 7;
         WeightTensor source = source(type, rows, cols, 11);
         PackedTensor packed = pack(source);
-        assertEquals(type, packed.type());
+        assertEquals(type == GGMLType.Q4_K ? GGMLType.Q4_1 : type, packed.type());
         float[] expected = new float[cols];
         float[] got = new float[cols];
         float[] stored = new float[cols];
@@ -61,10 +86,22 @@ class PackedTensorTest {
         for (int r = 0; r < rows; r++) {
             source.dequantizeRow(r, expected, 0);
             packed.dequantizeRow(r, got, 0);
-            assertArrayEquals(expected, got, "row " + r);
             packed.dequantizeRowStored(r, stored, 0);
-            for (int p = 0; p < cols; p++) {
-                assertEquals(expected[order[p]], stored[p], "row " + r + " stored position " + p);
+            float rowMax = 0f;
+            for (float v : expected) {
+                rowMax = Math.max(rowMax, Math.abs(v));
+            }
+            // Q4_K's sub-block scale s and minimum m are rounded to f16 products: a value s·u − m (u ≤ 15) moves by
+            // at most 2^-11·(15·s + m), and 15·s + m is at most three times the largest magnitude of the sub-block.
+            for (int c = 0; c < cols; c++) {
+                // Q6_K's scales d·scale are rounded to f16 too, and a value is scale·(q − 32): 2^-11 of it.
+                float tolerance = switch (type) {
+                    case Q4_K -> 3 * 0x1p-11f * rowMax;
+                    case Q6_K -> 0x1p-11f * Math.abs(expected[c]);
+                    default -> 0f;
+                };
+                assertEquals(expected[c], got[c], tolerance, "row " + r + " column " + c);
+                assertEquals(got[order[c]], stored[c], 0f, "row " + r + " stored position " + c);
             }
         }
 
@@ -77,9 +114,9 @@ class PackedTensorTest {
         for (int r = 0; r < rows; r++) {
             for (int t = 0; t < n; t++) {
                 float reference = packed.dotScalar(r, q, t);
-                float exact = source.dotScalar(r, x, t * cols);
+                float exact = packed.dotScalar(r, x, t * cols); // the source's values, checked above
                 double magnitude = 0;
-                source.dequantizeRow(r, expected, 0);
+                packed.dequantizeRow(r, expected, 0);
                 for (int c = 0; c < cols; c++) {
                     magnitude += Math.abs(expected[c] * x[t * cols + c]);
                 }
@@ -93,7 +130,7 @@ class PackedTensorTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GGMLType.class, names = {"Q4_0", "Q8_0"})
+    @EnumSource(value = GGMLType.class, names = {"Q4_0", "Q4_1", "Q8_0"})
     void packingInPlaceEqualsPackingToACopy(GGMLType type) {
         int cols = GROUP + 128;
         WeightTensor source = source(type, 5, cols, 3);
@@ -132,6 +169,11 @@ class PackedTensorTest {
                 low += q.value(0, b * 32 + j);
             }
             assertEquals((short) (-8 * low), q.lowOffsets[b]);
+            int all = 0;
+            for (int j = 0; j < 32; j++) {
+                all += q.value(0, b * 32 + j);
+            }
+            assertEquals(q.scale(0, b) * all, q.sum(0, b), 0f);
         }
         assertTrue(q.scale(0, 1) == 0f);
     }

@@ -8,7 +8,8 @@ import java.util.Locale;
 
 /**
  * The weight type of a synthetic file, with llama.cpp's {@code general.file_type} (llama_ftype) for it. Q4_K is
- * labelled Q4_K_S (14): every matrix is Q4_K, none is raised to Q5_K/Q6_K as Q4_K_M would.
+ * labelled Q4_K_S (14): every matrix is Q4_K. Q4_K_M (15) raises matrices to Q6_K as llama-quantize does for it: the
+ * output matrix, and attn_v and ffn_down in the layers it gives more bits.
  */
 public enum SynthType {
     F32(GGMLType.F32, 0),
@@ -16,7 +17,8 @@ public enum SynthType {
     BF16(GGMLType.BF16, 32),
     Q8_0(GGMLType.Q8_0, 7),
     Q4_0(GGMLType.Q4_0, 2),
-    Q4_K(GGMLType.Q4_K, 14);
+    Q4_K(GGMLType.Q4_K, 14),
+    Q4_K_M(GGMLType.Q4_K, 15);
 
     public final GGMLType ggml;
     public final int fileType;
@@ -42,13 +44,24 @@ public enum SynthType {
     }
 
     /**
-     * The type a matrix with rows of {@code rowLength} gets. Q4_K needs rows of 256; like llama-quantize, narrower rows
-     * fall back to a 32-block type: Q4_0 here (llama-quantize picks Q5_0, which this engine cannot quantize to).
+     * The type matrix {@code name} (of layer {@code layer} of {@code layers}, or −1 outside the layers) with rows of
+     * {@code rowLength} gets. K types need rows of 256; like llama-quantize, narrower rows fall back to a 32-block
+     * type: Q4_0 here (llama-quantize picks Q5_0, which this engine cannot quantize to).
      */
-    GGMLType matrixType(long rowLength) {
-        if (rowLength % ggml.blockSize == 0) {
-            return ggml;
+    GGMLType matrixType(String name, int layer, int layers, long rowLength) {
+        GGMLType type = this == Q4_K_M && raisedToQ6_K(name, layer, layers) ? GGMLType.Q6_K : ggml;
+        if (rowLength % type.blockSize == 0) {
+            return type;
         }
         return rowLength % GGMLType.Q4_0.blockSize == 0 ? GGMLType.Q4_0 : GGMLType.F16;
+    }
+
+    /** llama-quantize's Q4_K_M choice: use_more_bits picks the first and last eighth of layers and every third. */
+    private static boolean raisedToQ6_K(String name, int layer, int layers) {
+        if (name.equals("output.weight")) {
+            return true;
+        }
+        boolean moreBits = layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+        return moreBits && (name.endsWith("attn_v.weight") || name.endsWith("ffn_down.weight"));
     }
 }

@@ -8,6 +8,7 @@ import dev.nemotron4j.tensor.F16Tensor;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.Q4_0Tensor;
 import dev.nemotron4j.tensor.Q4_KTensor;
+import dev.nemotron4j.tensor.Q6_KTensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
 
 import java.io.IOException;
@@ -100,28 +101,29 @@ public final class SyntheticModel {
         List<TensorSpec> out = new ArrayList<>();
         int qDim = s.heads() * s.headDim();
         int kvDim = s.kvHeads() * s.headDim();
-        out.add(matrix(type, "token_embd.weight", s.vocabSize(), s.dim(), Init.EMBEDDING, 1f));
+        out.add(matrix(type, s, -1, "token_embd.weight", s.vocabSize(), s.dim(), Init.EMBEDDING, 1f));
         for (int l = 0; l < s.layers(); l++) {
             String p = "blk." + l + ".";
             norm(out, s, p + "attn_norm");
-            out.add(matrix(type, p + "attn_q.weight", qDim, s.dim(), Init.LINEAR, 1.5f));
-            out.add(matrix(type, p + "attn_k.weight", kvDim, s.dim(), Init.LINEAR, 1.5f));
-            out.add(matrix(type, p + "attn_v.weight", kvDim, s.dim(), Init.LINEAR, 1f));
-            out.add(matrix(type, p + "attn_output.weight", s.dim(), qDim, Init.LINEAR, 1f));
+            out.add(matrix(type, s, l, p + "attn_q.weight", qDim, s.dim(), Init.LINEAR, 1.5f));
+            out.add(matrix(type, s, l, p + "attn_k.weight", kvDim, s.dim(), Init.LINEAR, 1.5f));
+            out.add(matrix(type, s, l, p + "attn_v.weight", kvDim, s.dim(), Init.LINEAR, 1f));
+            out.add(matrix(type, s, l, p + "attn_output.weight", s.dim(), qDim, Init.LINEAR, 1f));
             norm(out, s, p + "ffn_norm");
             if (!s.isNemotron()) {
-                out.add(matrix(type, p + "ffn_gate.weight", s.hiddenDim(), s.dim(), Init.LINEAR, 1f));
+                out.add(matrix(type, s, l, p + "ffn_gate.weight", s.hiddenDim(), s.dim(), Init.LINEAR, 1f));
             }
-            out.add(matrix(type, p + "ffn_up.weight", s.hiddenDim(), s.dim(), Init.LINEAR, 1f));
-            out.add(matrix(type, p + "ffn_down.weight", s.dim(), s.hiddenDim(), Init.LINEAR, 1f));
+            out.add(matrix(type, s, l, p + "ffn_up.weight", s.hiddenDim(), s.dim(), Init.LINEAR, 1f));
+            out.add(matrix(type, s, l, p + "ffn_down.weight", s.dim(), s.hiddenDim(), Init.LINEAR, 1f));
         }
         norm(out, s, "output_norm");
-        out.add(matrix(type, "output.weight", s.vocabSize(), s.dim(), Init.LINEAR, 2f));
+        out.add(matrix(type, s, -1, "output.weight", s.vocabSize(), s.dim(), Init.LINEAR, 2f));
         return out;
     }
 
-    private static TensorSpec matrix(SynthType type, String name, int rows, int cols, Init init, float gain) {
-        return new TensorSpec(name, type.matrixType(cols), rows, cols, init, gain);
+    private static TensorSpec matrix(SynthType type, SynthShape s, int layer, String name, int rows, int cols,
+                                     Init init, float gain) {
+        return new TensorSpec(name, type.matrixType(name, layer, s.layers(), cols), rows, cols, init, gain);
     }
 
     private static void norm(List<TensorSpec> out, SynthShape s, String name) {
@@ -252,6 +254,7 @@ public final class SyntheticModel {
             case Q8_0 -> Q8_0Tensor.quantize(row, 0, row.length, dst, offset);
             case Q4_0 -> Q4_0Tensor.quantize(row, 0, row.length, dst, offset);
             case Q4_K -> Q4_KTensor.quantize(row, 0, row.length, dst, offset);
+            case Q6_K -> Q6_KTensor.quantize(row, 0, row.length, dst, offset);
             default -> throw new IllegalStateException("no quantizer for " + type);
         }
     }

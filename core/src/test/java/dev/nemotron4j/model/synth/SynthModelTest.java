@@ -15,6 +15,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -131,6 +133,23 @@ class SynthModelTest {
         try (GGUFFile f = GGUFFile.open(write(SynthShape.TINY_NEMOTRON, SynthType.Q4_K, 0))) {
             assertEquals(GGMLType.Q4_0, f.tensors().get("blk.0.attn_q.weight").type());
             assertEquals(14, f.getInt("general.file_type"));
+        }
+    }
+
+    /** For 32 layers, llama-quantize's use_more_bits picks layers 0-3, 6, 9, …, 27 and 28-31. */
+    @Test
+    void q4kmRaisesOutputAndSomeAttnVAndFfnDownToQ6_K() {
+        List<SyntheticModel.TensorSpec> specs = SyntheticModel.layout(SynthShape.NEMOTRON_MINI_4B, SynthType.Q4_K_M);
+        Map<String, GGMLType> types = new HashMap<>();
+        specs.forEach(t -> types.put(t.name(), t.type()));
+        assertEquals(GGMLType.Q6_K, types.get("output.weight"));
+        assertEquals(GGMLType.Q4_K, types.get("token_embd.weight"));
+        for (int l = 0; l < 32; l++) {
+            boolean raised = l < 4 || l >= 28 || (l - 4) % 3 == 2;
+            GGMLType expected = raised ? GGMLType.Q6_K : GGMLType.Q4_K;
+            assertEquals(expected, types.get("blk." + l + ".attn_v.weight"), "layer " + l);
+            assertEquals(expected, types.get("blk." + l + ".ffn_down.weight"), "layer " + l);
+            assertEquals(GGMLType.Q4_K, types.get("blk." + l + ".ffn_up.weight"), "layer " + l);
         }
     }
 

@@ -1,0 +1,240 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+import static dev.nemotron4j.tensor.Simd.B_HALF;
+import static dev.nemotron4j.tensor.Simd.F;
+import static dev.nemotron4j.tensor.Simd.I;
+import static dev.nemotron4j.tensor.Simd.L;
+import static dev.nemotron4j.tensor.Simd.S_FULL;
+
+/**
+ * {@link Q4_1Tensor Q4_1} {@link PackedTensor packed} for decode, and the form {@link Q4_KTensor Q4_K} takes at load:
+ * a Q4_K sub-block of 32 values is a Q4_1 block with d = d·scale and m = −dmin·min (rounded to f16, a relative
+ * 2⁻¹² of each). A group of LANES blocks is 20·LANES bytes: the LANES f16 scales d (in pairs), the LANES f16 minimums
+ * m (in pairs), then 16 steps exactly as {@link Q4_0PackedTensor Q4_0}'s. With unsigned nibbles u, a value is
+ * d·u + m, and a block's dot product with activations of scale e is
+ * e·(d·Σ (u − 8)·q + (8d + m)·Σ q): Q4_0's exact integer sum, plus the activations' block sums.
+ */
+public final class Q4_1PackedTensor extends PackedTensor {
+    private static final int BLOCK_BYTES = 20;
+    private static final int STEPS = QK / 2;
+    private static final int Q4_K_BLOCK_BYTES = 144;
+    private static final VarHandle LE_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
+            ByteOrder.LITTLE_ENDIAN);
+
+    private Q4_1PackedTensor(MemorySegment data, int rows, int cols) {
+        super(data, rows, cols, BLOCK_BYTES);
+    }
+
+    @Override
+    public GGMLType type() {
+        return GGMLType.Q4_1;
+    }
+
+    /** A view of bytes {@link #pack} wrote. */
+    public static Q4_1PackedTensor of(MemorySegment data, int rows, int cols) {
+        return new Q4_1PackedTensor(data, rows, cols);
+    }
+
+    /** Packs rows [from, to) of {@code source} into {@code dst}, which may be the source's own memory. */
+    public static void pack(Q4_1Tensor source, MemorySegment dst, int from, int to) {
+        pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80, 2);
+    }
+
+    /** Converts rows [from, to) of {@code source} to Q4_1 blocks and packs them into {@code dst} (Q4_1-sized). */
+    public static void pack(Q4_KTensor source, MemorySegment dst, int from, int to) {
+        int superBlocks = source.cols() / 256;
+        byte[] q4k = new byte[superBlocks * Q4_K_BLOCK_BYTES];
+        pack((row, into) -> {
+            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) row * q4k.length, q4k, 0, q4k.length);
+            for (int b = 0; b < superBlocks; b++) {
+                q4kToQ4_1(q4k, b * Q4_K_BLOCK_BYTES, into, b * 8 * BLOCK_BYTES);
+            }
+        }, source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80, 2);
+    }
+
+    /**
+     * Whether every (scale, min) of a Q4_K matrix fits an f16 once multiplied by its super-block's d or dmin, which
+     * holds unless d or dmin exceeds 65504/63.
+     */
+    public static boolean fits(Q4_KTensor source) {
+        MemorySegment data = source.data();
+        long blocks = (long) source.rows() * source.cols() / 256;
+        for (long b = 0; b < blocks; b++) {
+            long at = b * Q4_K_BLOCK_BYTES;
+            if (Math.abs(Simd.f16(data, at)) * 63 > 65504f || Math.abs(Simd.f16(data, at + 2)) * 63 > 65504f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The eight Q4_1 blocks of a Q4_K super-block. Sub-block 2g takes the low nibbles of qs[32g…32g+31] and 2g+1 the
+     * high ones, value l of a sub-block in byte l; a Q4_1 block keeps value j in byte j's low nibble and j + 16 in its
+     * high nibble, so bytes l and l + 16 merge into one, eight at a time.
+     */
+    private static void q4kToQ4_1(byte[] q4k, int block, byte[] out, int outOffset) {
+        float d = Float.float16ToFloat((short) LE_SHORT.get(q4k, block));
+        float dmin = Float.float16ToFloat((short) LE_SHORT.get(q4k, block + 2));
+        long lowNibbles = 0x0f0f0f0f0f0f0f0fL;
+        for (int s = 0; s < 8; s++) {
+            int o = outOffset + s * BLOCK_BYTES;
+            LE_SHORT.set(out, o, Float.floatToFloat16(d * scale(q4k, block + 4, s)));
+            LE_SHORT.set(out, o + 2, Float.floatToFloat16(-dmin * min(q4k, block + 4, s)));
+            int qs = block + 16 + 32 * (s / 2);
+            for (int half = 0; half < 2; half++) {
+                long first = (long) LE_LONGS.get(q4k, qs + 8 * half);
+                long second = (long) LE_LONGS.get(q4k, qs + 16 + 8 * half);
+                long merged = s % 2 == 0
+                        ? (first & lowNibbles) | (second & lowNibbles) << 4
+                        : (first >>> 4 & lowNibbles) | (second & ~lowNibbles);
+                LE_LONGS.set(out, o + 4 + 8 * half, merged);
+            }
+        }
+    }
+
+    private static final VarHandle LE_SHORT = MethodHandles.byteArrayViewVarHandle(short[].class,
+            ByteOrder.LITTLE_ENDIAN);
+
+    /** {@link Q4_KTensor#scale}, on the bytes of a block copied to the heap. */
+    private static int scale(byte[] q4k, int scales, int s) {
+        if (s < 4) {
+            return q4k[scales + s] & 63;
+        }
+        return (q4k[scales + s + 4] & 0x0f) | ((q4k[scales + s - 4] & 0xff) >>> 6) << 4;
+    }
+
+    /** {@link Q4_KTensor#min}, on the bytes of a block copied to the heap. */
+    private static int min(byte[] q4k, int scales, int s) {
+        if (s < 4) {
+            return q4k[scales + s + 4] & 63;
+        }
+        return (q4k[scales + s + 4] & 0xff) >>> 4 | ((q4k[scales + s] & 0xff) >>> 6) << 4;
+    }
+
+    @Override
+    float groupsDot(int row, Q8Activations x, int t) {
+        int groups = groups(cols);
+        int blocks = cols / QK;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        for (int g = 0; g < groups; g++) {
+            long group = group(row, g);
+            int xs = t * blocks + g * LANES;
+            ShortVector sum = Q4_0PackedTensor.nibbleSums(data, group + 4L * LANES, x.values,
+                    t * cols + g * QK * LANES, ShortVector.fromArray(S_FULL, x.lowOffsets, xs));
+            FloatVector d0 = halvesLow(group);
+            FloatVector d1 = halvesHigh(group);
+            FloatVector c0 = d0.mul(8f).add(halvesLow(group + 2L * LANES));
+            FloatVector c1 = d1.mul(8f).add(halvesHigh(group + 2L * LANES));
+            acc0 = c0.fma(FloatVector.fromArray(F, x.sums, xs), acc0);
+            acc1 = c1.fma(FloatVector.fromArray(F, x.sums, xs + L), acc1);
+            acc0 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, xs)), acc0);
+            acc1 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, xs + L)), acc1);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    float tailDot(int row, Q8Activations x, int t) {
+        int blocks = cols / QK;
+        float tail = 0f;
+        for (int b = groups(cols) * LANES; b < blocks; b++) {
+            long block = tailBlock(row, b);
+            ShortVector q = shorts16(block + 4);
+            int sum = tailBlockDot(q.and((short) 0x0f).sub((short) 8),
+                    q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).sub((short) 8), x, t, b * QK);
+            float d = Simd.f16(data, block);
+            tail += d * x.scale(t, b) * sum + (8 * d + Simd.f16(data, block + 2)) * x.sum(t, b);
+        }
+        return tail;
+    }
+
+    @Override
+    float dotScalar(int row, Q8Activations x, int t) {
+        float sum = 0f;
+        for (int b = 0; b < cols / QK; b++) {
+            int weighted = 0;
+            int plain = 0;
+            for (int j = 0; j < STEPS; j++) {
+                int q = quantByte(row, b, j);
+                weighted += (q & 0x0f) * x.value(t, b * QK + j) + (q >>> 4) * x.value(t, b * QK + j + STEPS);
+                plain += x.value(t, b * QK + j) + x.value(t, b * QK + j + STEPS);
+            }
+            sum += x.scale(t, b) * (blockHalf(row, b, 0) * weighted + blockHalf(row, b, 1) * plain);
+        }
+        return sum;
+    }
+
+    /** Byte j of block b's qs as Q4_1 stores it, for the scalar paths. */
+    private int quantByte(int row, int b, int j) {
+        if (inTail(b)) {
+            return data.get(ValueLayout.JAVA_BYTE, tailBlock(row, b) + 4 + j) & 0xff;
+        }
+        long group = group(row, b / LANES);
+        return (data.get(ValueLayout.JAVA_BYTE, group + 4L * LANES + (long) j * LANES + b % LANES) ^ 0x80) & 0xff;
+    }
+
+    /** Low nibbles give u, high ones u − 8 (see {@link Q4_0PackedTensor}), so those take 8d + m as their offset. */
+    @Override
+    public void dequantizeRowStored(int row, float[] out, int outOffset) {
+        int groups = groups(cols);
+        for (int g = 0; g < groups; g++) {
+            long group = group(row, g);
+            FloatVector d0 = halvesLow(group);
+            FloatVector d1 = halvesHigh(group);
+            FloatVector m0 = halvesLow(group + 2L * LANES);
+            FloatVector m1 = halvesHigh(group + 2L * LANES);
+            FloatVector c0 = d0.mul(8f).add(m0);
+            FloatVector c1 = d1.mul(8f).add(m1);
+            for (int j = 0; j < STEPS; j++) {
+                ByteVector q = ByteVector.fromMemorySegment(B_HALF, data, group + 4L * LANES + (long) j * LANES,
+                        ByteOrder.LITTLE_ENDIAN);
+                IntVector v0 = (IntVector) q.convertShape(VectorOperators.B2I, I, 0);
+                IntVector v1 = (IntVector) q.convertShape(VectorOperators.B2I, I, 1);
+                int o = outOffset + g * QK * LANES + j * 2 * LANES;
+                // conversions written out: a helper call here would hit C2's node count cutoff and not be inlined
+                ((FloatVector) v0.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d0, m0).intoArray(out, o);
+                ((FloatVector) v1.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d1, m1).intoArray(out, o + L);
+                ((FloatVector) v0.lanewise(VectorOperators.ASHR, 4).convert(VectorOperators.I2F, 0)).fma(d0, c0)
+                        .intoArray(out, o + LANES);
+                ((FloatVector) v1.lanewise(VectorOperators.ASHR, 4).convert(VectorOperators.I2F, 0)).fma(d1, c1)
+                        .intoArray(out, o + LANES + L);
+            }
+        }
+        for (int b = groups * LANES; b < cols / QK; b++) {
+            dequantizeBlock(row, b, out, outOffset + b * QK);
+        }
+    }
+
+    /** The same order as {@link Q4_0PackedTensor}'s: both keep value j and j + 16 of a block in one byte. */
+    @Override
+    int[] storedOrder(int cols) {
+        return Q4_0PackedTensor.nibbleOrder(cols);
+    }
+
+    @Override
+    void dequantizeBlock(int row, int b, float[] out, int outOffset) {
+        float d = blockHalf(row, b, 0);
+        float m = blockHalf(row, b, 1);
+        for (int j = 0; j < STEPS; j++) {
+            int q = quantByte(row, b, j);
+            out[outOffset + j] = d * (q & 0x0f) + m;
+            out[outOffset + j + STEPS] = d * (q >>> 4) + m;
+        }
+    }
+}
