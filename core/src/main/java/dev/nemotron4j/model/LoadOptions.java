@@ -9,7 +9,7 @@ import java.util.Locale;
  *
  * @param quantize the format float (F32/F16/BF16) matrices are quantized to while loading; quantized files and the
  *                 norm vectors are left as they are
- * @param pack     whether Q4_0 and Q8_0 matrices are repacked for the integer decode kernels
+ * @param pack     whether Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices are repacked for the integer decode kernels
  *                 ({@link dev.nemotron4j.tensor.PackedTensor}); off, they are used straight from the mapped file
  */
 public record LoadOptions(Quantize quantize, boolean pack) {

@@ -17,6 +17,7 @@ import dev.nemotron4j.tensor.WeightTensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Repacks Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices into their {@link PackedTensor} layouts while a model loads, rows
@@ -46,15 +47,23 @@ final class WeightPacker {
         long sourceBytes = m.type().byteSize(m.cols()) * m.rows();
         boolean inPlace = bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
         MemorySegment dst = inPlace ? source : NativeMemory.allocate(arena, bytes);
+        AtomicBoolean usable = new AtomicBoolean(true);
         Parallel.forRange(m.rows(), 64, (from, to) -> {
             switch (m) {
                 case Q4_0Tensor q -> Q4_0PackedTensor.pack(q, dst, from, to);
                 case Q4_1Tensor q -> Q4_1PackedTensor.pack(q, dst, from, to);
-                case Q4_KTensor q -> Q4_1PackedTensor.pack(q, dst, from, to);
+                case Q4_KTensor q -> {
+                    if (!Q4_1PackedTensor.pack(q, dst, from, to)) {
+                        usable.set(false);
+                    }
+                }
                 case Q6_KTensor q -> Q6_KPackedTensor.pack(q, dst, from, to);
                 default -> Q8_0PackedTensor.pack((Q8_0Tensor) m, dst, from, to);
             }
         });
+        if (!usable.get()) {
+            return m; // a Q4_K scale beyond f16 (never in a trained model): decode it unpacked
+        }
         if (source.isMapped()) {
             source.asSlice(0, sourceBytes).unload();
         }
@@ -68,7 +77,6 @@ final class WeightPacker {
 
     private static boolean packable(WeightTensor m) {
         return m instanceof Q4_0Tensor || m instanceof Q4_1Tensor || m instanceof Q8_0Tensor
-                || m instanceof Q4_KTensor q && Q4_1PackedTensor.fits(q)
-                || m instanceof Q6_KTensor;
+                || m instanceof Q4_KTensor || m instanceof Q6_KTensor;
     }
 }

@@ -52,32 +52,22 @@ public final class Q4_1PackedTensor extends PackedTensor {
         pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80, 2);
     }
 
-    /** Converts rows [from, to) of {@code source} to Q4_1 blocks and packs them into {@code dst} (Q4_1-sized). */
-    public static void pack(Q4_KTensor source, MemorySegment dst, int from, int to) {
+    /**
+     * Converts rows [from, to) of {@code source} to Q4_1 blocks and packs them into {@code dst} (Q4_1-sized). Returns
+     * false if a sub-block's scale or minimum, multiplied by its super-block's d or dmin, does not fit an f16 (d or
+     * dmin above 65504/63, which no trained model has); the packed rows are then not usable.
+     */
+    public static boolean pack(Q4_KTensor source, MemorySegment dst, int from, int to) {
         int superBlocks = source.cols() / 256;
         byte[] q4k = new byte[superBlocks * Q4_K_BLOCK_BYTES];
+        boolean[] fits = {true};
         pack((row, into) -> {
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) row * q4k.length, q4k, 0, q4k.length);
             for (int b = 0; b < superBlocks; b++) {
-                q4kToQ4_1(q4k, b * Q4_K_BLOCK_BYTES, into, b * 8 * BLOCK_BYTES);
+                fits[0] &= q4kToQ4_1(q4k, b * Q4_K_BLOCK_BYTES, into, b * 8 * BLOCK_BYTES);
             }
         }, source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80, 2);
-    }
-
-    /**
-     * Whether every (scale, min) of a Q4_K matrix fits an f16 once multiplied by its super-block's d or dmin, which
-     * holds unless d or dmin exceeds 65504/63.
-     */
-    public static boolean fits(Q4_KTensor source) {
-        MemorySegment data = source.data();
-        long blocks = (long) source.rows() * source.cols() / 256;
-        for (long b = 0; b < blocks; b++) {
-            long at = b * Q4_K_BLOCK_BYTES;
-            if (Math.abs(Simd.f16(data, at)) * 63 > 65504f || Math.abs(Simd.f16(data, at + 2)) * 63 > 65504f) {
-                return false;
-            }
-        }
-        return true;
+        return fits[0];
     }
 
     /**
@@ -85,7 +75,7 @@ public final class Q4_1PackedTensor extends PackedTensor {
      * high ones, value l of a sub-block in byte l; a Q4_1 block keeps value j in byte j's low nibble and j + 16 in its
      * high nibble, so bytes l and l + 16 merge into one, eight at a time.
      */
-    private static void q4kToQ4_1(byte[] q4k, int block, byte[] out, int outOffset) {
+    private static boolean q4kToQ4_1(byte[] q4k, int block, byte[] out, int outOffset) {
         float d = Float.float16ToFloat((short) LE_SHORT.get(q4k, block));
         float dmin = Float.float16ToFloat((short) LE_SHORT.get(q4k, block + 2));
         long lowNibbles = 0x0f0f0f0f0f0f0f0fL;
@@ -103,6 +93,7 @@ public final class Q4_1PackedTensor extends PackedTensor {
                 LE_LONGS.set(out, o + 4 + 8 * half, merged);
             }
         }
+        return Math.abs(d) * 63 <= 65504f && Math.abs(dmin) * 63 <= 65504f;
     }
 
     private static final VarHandle LE_SHORT = MethodHandles.byteArrayViewVarHandle(short[].class,

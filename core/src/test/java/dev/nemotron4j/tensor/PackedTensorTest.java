@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -139,6 +140,17 @@ class PackedTensorTest {
         PackedTensor elsewhere = pack(source);
         pack(WeightTensor.of(type, copy, 5, cols), copy);
         assertEquals(-1, elsewhere.data().mismatch(copy));
+    }
+
+    /** A Q4_K super-block scale whose products with the 6-bit scales leave the f16 range makes the rows unusable. */
+    @org.junit.jupiter.api.Test
+    void q4kScalesBeyondHalfPrecisionAreReported() {
+        Q4_KTensor source = (Q4_KTensor) source(GGMLType.Q4_K, 2, GROUP, 4);
+        MemorySegment dst = Arena.ofAuto().allocate(GGMLType.Q4_1.byteSize(2L * GROUP));
+        assertTrue(Q4_1PackedTensor.pack(source, dst, 0, 2));
+        source.data().set(Simd.LE_SHORT, 144L * 3 + 2, Float.floatToFloat16(2000f)); // dmin of the 4th super-block
+        assertFalse(Q4_1PackedTensor.pack(source, dst, 0, 1));
+        assertTrue(Q4_1PackedTensor.pack(source, dst, 1, 2));
     }
 
     /** The activations carry the same 8-bit values and scales as ggml's Q8_0 quantizer gives the same numbers. */
