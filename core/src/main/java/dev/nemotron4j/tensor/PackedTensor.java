@@ -40,11 +40,16 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
     /** Bytes of one block of the source format, and of a group of LANES of them. */
     final int blockBytes;
     final long groupBytes;
+    /** Bytes of a block's header (its scales), before the bytes that become steps; what packing xors those with. */
+    private final int headerBytes;
+    private final int flip;
 
-    PackedTensor(MemorySegment data, int rows, int cols, int blockBytes) {
+    PackedTensor(MemorySegment data, int rows, int cols, int blockBytes, int headerBytes, int flip) {
         super(data, rows, cols, (long) cols / QK * blockBytes);
         this.blockBytes = blockBytes;
         this.groupBytes = (long) blockBytes * LANES;
+        this.headerBytes = headerBytes;
+        this.flip = flip;
         storedOrder = storedOrder(cols);
     }
 
@@ -142,6 +147,15 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
 
     final boolean inTail(int b) {
         return b >= groups(cols) * LANES;
+    }
+
+    /** Byte j after the header of block b of a row, as the source block has it (0–255), for the scalar paths. */
+    final int sourceByte(int row, int b, int j) {
+        if (inTail(b)) {
+            return data.get(ValueLayout.JAVA_BYTE, tailBlock(row, b) + headerBytes + j) & 0xff;
+        }
+        long step = group(row, b / LANES) + (long) headerBytes * LANES + (long) j * LANES;
+        return (data.get(ValueLayout.JAVA_BYTE, step + b % LANES) ^ flip) & 0xff;
     }
 
     /** Scale of block b of a row, for the scalar paths. */

@@ -29,7 +29,7 @@ public final class Q4_0PackedTensor extends PackedTensor {
     private static final int STEPS = QK / 2;
 
     private Q4_0PackedTensor(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols, BLOCK_BYTES);
+        super(data, rows, cols, BLOCK_BYTES, 2, 0x80);
     }
 
     @Override
@@ -104,22 +104,13 @@ public final class Q4_0PackedTensor extends PackedTensor {
         for (int b = 0; b < cols / QK; b++) {
             int blockSum = 0;
             for (int j = 0; j < STEPS; j++) {
-                int q = quantByte(row, b, j);
+                int q = sourceByte(row, b, j);
                 blockSum += ((q & 0x0f) - 8) * x.value(t, b * QK + j);
                 blockSum += ((q >>> 4) - 8) * x.value(t, b * QK + j + STEPS);
             }
             sum += blockScale(row, b) * x.scale(t, b) * blockSum;
         }
         return sum;
-    }
-
-    /** Byte j of block b's qs as Q4_0 stores it, for the scalar paths. */
-    private int quantByte(int row, int b, int j) {
-        if (inTail(b)) {
-            return data.get(ValueLayout.JAVA_BYTE, tailBlock(row, b) + 2 + j) & 0xff;
-        }
-        long group = group(row, b / LANES);
-        return (data.get(ValueLayout.JAVA_BYTE, group + 2L * LANES + (long) j * LANES + b % LANES) ^ 0x80) & 0xff;
     }
 
     @Override
@@ -175,7 +166,7 @@ public final class Q4_0PackedTensor extends PackedTensor {
     void dequantizeBlock(int row, int b, float[] out, int outOffset) {
         float d = blockScale(row, b);
         for (int j = 0; j < STEPS; j++) {
-            int q = quantByte(row, b, j);
+            int q = sourceByte(row, b, j);
             out[outOffset + j] = d * ((q & 0x0f) - 8);
             out[outOffset + j + STEPS] = d * ((q >>> 4) - 8);
         }

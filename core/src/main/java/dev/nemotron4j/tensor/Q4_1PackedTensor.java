@@ -34,7 +34,7 @@ public final class Q4_1PackedTensor extends PackedTensor {
             ByteOrder.LITTLE_ENDIAN);
 
     private Q4_1PackedTensor(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols, BLOCK_BYTES);
+        super(data, rows, cols, BLOCK_BYTES, 4, 0x80);
     }
 
     @Override
@@ -78,11 +78,12 @@ public final class Q4_1PackedTensor extends PackedTensor {
     private static boolean q4kToQ4_1(byte[] q4k, int block, byte[] out, int outOffset) {
         float d = Float.float16ToFloat((short) LE_SHORT.get(q4k, block));
         float dmin = Float.float16ToFloat((short) LE_SHORT.get(q4k, block + 2));
+        MemorySegment heap = MemorySegment.ofArray(q4k);
         long lowNibbles = 0x0f0f0f0f0f0f0f0fL;
         for (int s = 0; s < 8; s++) {
             int o = outOffset + s * BLOCK_BYTES;
-            LE_SHORT.set(out, o, Float.floatToFloat16(d * scale(q4k, block + 4, s)));
-            LE_SHORT.set(out, o + 2, Float.floatToFloat16(-dmin * min(q4k, block + 4, s)));
+            LE_SHORT.set(out, o, Float.floatToFloat16(d * Q4_KTensor.scale(heap, block + 4, s)));
+            LE_SHORT.set(out, o + 2, Float.floatToFloat16(-dmin * Q4_KTensor.min(heap, block + 4, s)));
             int qs = block + 16 + 32 * (s / 2);
             for (int half = 0; half < 2; half++) {
                 long first = (long) LE_LONGS.get(q4k, qs + 8 * half);
@@ -98,22 +99,6 @@ public final class Q4_1PackedTensor extends PackedTensor {
 
     private static final VarHandle LE_SHORT = MethodHandles.byteArrayViewVarHandle(short[].class,
             ByteOrder.LITTLE_ENDIAN);
-
-    /** {@link Q4_KTensor#scale}, on the bytes of a block copied to the heap. */
-    private static int scale(byte[] q4k, int scales, int s) {
-        if (s < 4) {
-            return q4k[scales + s] & 63;
-        }
-        return (q4k[scales + s + 4] & 0x0f) | ((q4k[scales + s - 4] & 0xff) >>> 6) << 4;
-    }
-
-    /** {@link Q4_KTensor#min}, on the bytes of a block copied to the heap. */
-    private static int min(byte[] q4k, int scales, int s) {
-        if (s < 4) {
-            return q4k[scales + s + 4] & 63;
-        }
-        return (q4k[scales + s + 4] & 0xff) >>> 4 | ((q4k[scales + s] & 0xff) >>> 6) << 4;
-    }
 
     @Override
     float groupsDot(int row, Q8Activations x, int t) {
@@ -162,22 +147,13 @@ public final class Q4_1PackedTensor extends PackedTensor {
             int weighted = 0;
             int plain = 0;
             for (int j = 0; j < STEPS; j++) {
-                int q = quantByte(row, b, j);
+                int q = sourceByte(row, b, j);
                 weighted += (q & 0x0f) * x.value(t, b * QK + j) + (q >>> 4) * x.value(t, b * QK + j + STEPS);
                 plain += x.value(t, b * QK + j) + x.value(t, b * QK + j + STEPS);
             }
             sum += x.scale(t, b) * (blockHalf(row, b, 0) * weighted + blockHalf(row, b, 1) * plain);
         }
         return sum;
-    }
-
-    /** Byte j of block b's qs as Q4_1 stores it, for the scalar paths. */
-    private int quantByte(int row, int b, int j) {
-        if (inTail(b)) {
-            return data.get(ValueLayout.JAVA_BYTE, tailBlock(row, b) + 4 + j) & 0xff;
-        }
-        long group = group(row, b / LANES);
-        return (data.get(ValueLayout.JAVA_BYTE, group + 4L * LANES + (long) j * LANES + b % LANES) ^ 0x80) & 0xff;
     }
 
     /** Low nibbles give u, high ones u − 8 (see {@link Q4_0PackedTensor}), so those take 8d + m as their offset. */
@@ -223,7 +199,7 @@ public final class Q4_1PackedTensor extends PackedTensor {
         float d = blockHalf(row, b, 0);
         float m = blockHalf(row, b, 1);
         for (int j = 0; j < STEPS; j++) {
-            int q = quantByte(row, b, j);
+            int q = sourceByte(row, b, j);
             out[outOffset + j] = d * (q & 0x0f) + m;
             out[outOffset + j + STEPS] = d * (q >>> 4) + m;
         }

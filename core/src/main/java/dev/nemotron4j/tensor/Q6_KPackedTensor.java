@@ -45,7 +45,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
             .withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Q6_KPackedTensor(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols, BLOCK_BYTES);
+        super(data, rows, cols, BLOCK_BYTES, 8, 0);
     }
 
     @Override
@@ -67,18 +67,21 @@ public final class Q6_KPackedTensor extends PackedTensor {
     public static void pack(Q6_KTensor source, MemorySegment dst, int from, int to) {
         int superBlocks = source.cols() / 256;
         byte[] q6k = new byte[superBlocks * SOURCE_BYTES];
+        int[] q = new int[QK];
         pack((row, into) -> {
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) row * q6k.length, q6k, 0, q6k.length);
             for (int b = 0; b < superBlocks; b++) {
-                toBlocks(q6k, b * SOURCE_BYTES, into, b * 8 * BLOCK_BYTES);
+                toBlocks(q6k, b * SOURCE_BYTES, into, b * 8 * BLOCK_BYTES, q);
             }
         }, source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0, 4);
     }
 
-    /** The eight 32-byte blocks of a Q6_K super-block (see {@link Q6_KTensor} for its layout). */
-    private static void toBlocks(byte[] q6k, int block, byte[] out, int outOffset) {
+    /**
+     * The eight 32-byte blocks of a Q6_K super-block (see {@link Q6_KTensor} for its layout); {@code q} holds one
+     * block's 6-bit numbers on the way.
+     */
+    private static void toBlocks(byte[] q6k, int block, byte[] out, int outOffset, int[] q) {
         float d = Float.float16ToFloat((short) LE_SHORT.get(q6k, block + 208));
-        int[] q = new int[32];
         for (int k = 0; k < 8; k++) {
             int half = k / 4;
             int run = k % 4;
@@ -252,19 +255,8 @@ public final class Q6_KPackedTensor extends PackedTensor {
 
     /** The 6-bit number q (0–63) of value j of block b, for the scalar paths. */
     private int quant(int row, int b, int j) {
-        long nibble;
-        long high;
-        if (inTail(b)) {
-            long block = tailBlock(row, b);
-            nibble = block + 8 + j % 16;
-            high = block + 24 + j % 8;
-        } else {
-            long steps = group(row, b / LANES) + 8L * LANES + b % LANES;
-            nibble = steps + (long) (j % 16) * LANES;
-            high = steps + (16L + j % 8) * LANES;
-        }
-        int low = (data.get(ValueLayout.JAVA_BYTE, nibble) & 0xff) >>> (j < 16 ? 0 : 4) & 0x0f;
-        return low | ((data.get(ValueLayout.JAVA_BYTE, high) & 0xff) >>> (2 * (j / 8)) & 3) << 4;
+        int low = sourceByte(row, b, j % 16) >>> (j < 16 ? 0 : 4) & 0x0f;
+        return low | (sourceByte(row, b, 16 + j % 8) >>> (2 * (j / 8)) & 3) << 4;
     }
 
     @Override

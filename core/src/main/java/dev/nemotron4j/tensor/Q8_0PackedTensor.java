@@ -25,7 +25,7 @@ public final class Q8_0PackedTensor extends PackedTensor {
     private static final int BLOCK_BYTES = 34;
 
     private Q8_0PackedTensor(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols, BLOCK_BYTES);
+        super(data, rows, cols, BLOCK_BYTES, 2, 0);
     }
 
     @Override
@@ -94,20 +94,11 @@ public final class Q8_0PackedTensor extends PackedTensor {
         for (int b = 0; b < cols / QK; b++) {
             int blockSum = 0;
             for (int j = 0; j < QK; j++) {
-                blockSum += quant(row, b, j) * x.value(t, b * QK + j);
+                blockSum += (byte) sourceByte(row, b, j) * x.value(t, b * QK + j);
             }
             sum += blockScale(row, b) * x.scale(t, b) * blockSum;
         }
         return sum;
-    }
-
-    /** Value j of block b, for the scalar paths. */
-    private byte quant(int row, int b, int j) {
-        if (inTail(b)) {
-            return data.get(ValueLayout.JAVA_BYTE, tailBlock(row, b) + 2 + j);
-        }
-        long group = group(row, b / LANES);
-        return data.get(ValueLayout.JAVA_BYTE, group + 2L * LANES + (long) j * LANES + b % LANES);
     }
 
     @Override
@@ -155,7 +146,7 @@ public final class Q8_0PackedTensor extends PackedTensor {
     void dequantizeBlock(int row, int b, float[] out, int outOffset) {
         float d = blockScale(row, b);
         for (int j = 0; j < QK; j++) {
-            out[outOffset + j] = d * quant(row, b, j);
+            out[outOffset + j] = d * (byte) sourceByte(row, b, j);
         }
     }
 }
