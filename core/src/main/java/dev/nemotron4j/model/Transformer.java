@@ -89,7 +89,7 @@ public final class Transformer {
         }
 
         for (int r = 0; r < n; r++) {
-            weights.tokenEmbedding().dequantizeRow(tokens[r], b.x, r * dim);
+            weights.embed(tokens[r], b.x, r * dim);
         }
         for (int l = 0; l < config.layers(); l++) {
             LayerWeights layer = weights.layers()[l];
