@@ -12,28 +12,28 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
-import static dev.nemotron4j.tensor.Simd.B_HALF;
 import static dev.nemotron4j.tensor.Simd.F;
 import static dev.nemotron4j.tensor.Simd.I;
 import static dev.nemotron4j.tensor.Simd.L;
 import static dev.nemotron4j.tensor.Simd.S_FULL;
 
 /**
- * {@link Q6_KTensor Q6_K} {@link PackedTensor packed} for decode. At load each 32 values of a super-block become a
- * block of 32 bytes: f32 scales A = d·scales[2i] (values 0–15) and B = d·scales[2i+1] (values 16–31), exact; 16 nibble
- * bytes, byte j holding the low 4 bits of value j and of value j + 16; 8 high bytes, byte i holding the top 2 bits of
- * values i, i+8, i+16, i+24 at bits 0, 2, 4, 6. A value is scale · (q − 32) with q the 6-bit number. A group of LANES
- * blocks keeps the LANES A scales, the LANES B scales (lane order, one float vector load each), the 16 nibble steps,
- * then the 8 high steps. Floats rather than f16 pairs cost a bit per weight but save the conversions, which in these
- * kernels pushed C2 past its inlining budget.
+ * {@link Q6_KTensor Q6_K} {@link PackedTensor packed} for decode. Each 32 values of a super-block become a block
+ * with f32 scales A = d·scales[2i] (values 0–15) and B = d·scales[2i+1] (values 16–31), exact, and 24 bytes of 6-bit
+ * numbers q; a value is scale · (q − 32). A group of LANES blocks keeps the LANES A scales, the LANES B scales (lane
+ * order, one float vector load each), then 12 steps of LANES shorts: per octet o of a block (values 8o…8o+7) three
+ * shorts hold q0 | q1≪6 | (q2 mod 16)≪12, q3 | q4≪6 | (q5 mod 16)≪12 and q6 | q7≪6 | (q2÷16)≪12 | (q5÷16)≪14, so
+ * each q comes out of a short load in one to five ops, with no widening. Tail blocks (after the last whole group)
+ * keep a plainer 32-byte form: A, B, 16 bytes of low nibbles (value j and j + 16 in byte j), 8 bytes of high bits
+ * (values i, i+8, i+16, i+24 at bits 0, 2, 4, 6 of byte i).
  *
- * <p>Decode forms q = low + 16·high in 16-bit lanes and adds q·x four products at a time (each at most 63·127, so
- * the sum is exact), then widens to 32 bits; the −32 comes back per block as −32·Σx of each half.
+ * <p>Decode multiplies q by the 8-bit activations in 16-bit lanes, four products at a time (each at most 63·127, so
+ * the sum is exact), widens to 32 bits, and takes the −32 back per half-block as −32·Σx.
  */
 public final class Q6_KPackedTensor extends PackedTensor {
     private static final int BLOCK_BYTES = 32;
-    private static final int STEPS = 24;
     private static final int SOURCE_BYTES = 210;
     private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
@@ -63,122 +63,160 @@ public final class Q6_KPackedTensor extends PackedTensor {
         return (long) rows * (cols / QK) * BLOCK_BYTES;
     }
 
-    /** Converts rows [from, to) of {@code source} to 32-byte blocks and packs them into {@code dst}. */
+    /** Converts rows [from, to) of {@code source} and packs them into {@code dst}. */
     public static void pack(Q6_KTensor source, MemorySegment dst, int from, int to) {
-        int superBlocks = source.cols() / 256;
-        byte[] q6k = new byte[superBlocks * SOURCE_BYTES];
+        int cols = source.cols();
+        int blocks = cols / QK;
+        int lanes = groups(cols) * LANES;
+        byte[] q6k = new byte[cols / 256 * SOURCE_BYTES];
+        byte[] out = new byte[blocks * BLOCK_BYTES];
         int[] q = new int[QK];
-        pack((row, into) -> {
-            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) row * q6k.length, q6k, 0, q6k.length);
-            for (int b = 0; b < superBlocks; b++) {
-                toBlocks(q6k, b * SOURCE_BYTES, into, b * 8 * BLOCK_BYTES, q);
+        for (int r = from; r < to; r++) {
+            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) r * q6k.length, q6k, 0, q6k.length);
+            for (int b = 0; b < blocks; b++) {
+                int superBlock = b / 8 * SOURCE_BYTES;
+                float d = Float.float16ToFloat((short) LE_SHORT.get(q6k, superBlock + 208));
+                int scales = superBlock + 192 + 2 * (b % 8);
+                decode(q6k, superBlock, b % 8, q);
+                if (b < lanes) {
+                    toLane(out, b, d * q6k[scales], d * q6k[scales + 1], q);
+                } else {
+                    toTailBlock(out, b * BLOCK_BYTES, d * q6k[scales], d * q6k[scales + 1], q);
+                }
             }
-        }, source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0, 4);
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * out.length, out.length);
+        }
     }
 
-    /**
-     * The eight 32-byte blocks of a Q6_K super-block (see {@link Q6_KTensor} for its layout); {@code q} holds one
-     * block's 6-bit numbers on the way.
-     */
-    private static void toBlocks(byte[] q6k, int block, byte[] out, int outOffset, int[] q) {
-        float d = Float.float16ToFloat((short) LE_SHORT.get(q6k, block + 208));
-        for (int k = 0; k < 8; k++) {
-            int half = k / 4;
-            int run = k % 4;
-            int ql = block + 64 * half + (run % 2) * 32;
-            int qh = block + 128 + 32 * half;
-            for (int l = 0; l < 32; l++) {
-                int low = (q6k[ql + l] & 0xff) >>> (4 * (run / 2)) & 0x0f;
-                q[l] = low | ((q6k[qh + l] & 0xff) >>> (2 * run) & 3) << 4;
-            }
-            int o = outOffset + k * BLOCK_BYTES;
-            int scales = block + 192 + 8 * half + 2 * run;
-            LE_FLOAT.set(out, o, d * q6k[scales]);
-            LE_FLOAT.set(out, o + 4, d * q6k[scales + 1]);
-            for (int j = 0; j < 16; j++) {
-                out[o + 8 + j] = (byte) ((q[j] & 0x0f) | (q[j + 16] & 0x0f) << 4);
-            }
-            for (int i = 0; i < 8; i++) {
-                out[o + 24 + i] = (byte) (q[i] >>> 4 | (q[i + 8] >>> 4) << 2 | (q[i + 16] >>> 4) << 4
-                        | (q[i + 24] >>> 4) << 6);
+    /** The 6-bit numbers of block k (values 32k…32k+31) of the Q6_K super-block at {@code block}. */
+    private static void decode(byte[] q6k, int block, int k, int[] q) {
+        int half = k / 4;
+        int run = k % 4;
+        int ql = block + 64 * half + (run % 2) * 32;
+        int qh = block + 128 + 32 * half;
+        for (int l = 0; l < QK; l++) {
+            int low = (q6k[ql + l] & 0xff) >>> (4 * (run / 2)) & 0x0f;
+            q[l] = low | ((q6k[qh + l] & 0xff) >>> (2 * run) & 3) << 4;
+        }
+    }
+
+    /** Block b as lane b mod LANES of its group: scales, then its 12 shorts into the 12 steps. */
+    private static void toLane(byte[] out, int b, float a, float bScale, int[] q) {
+        int group = b / LANES * LANES * BLOCK_BYTES;
+        int k = b % LANES;
+        LE_FLOAT.set(out, group + 4 * k, a);
+        LE_FLOAT.set(out, group + 4 * (LANES + k), bScale);
+        for (int o = 0; o < 4; o++) {
+            int[] shorts = {
+                    q[8 * o] | q[8 * o + 1] << 6 | (q[8 * o + 2] & 15) << 12,
+                    q[8 * o + 3] | q[8 * o + 4] << 6 | (q[8 * o + 5] & 15) << 12,
+                    q[8 * o + 6] | q[8 * o + 7] << 6 | (q[8 * o + 2] >>> 4) << 12 | (q[8 * o + 5] >>> 4) << 14};
+            for (int m = 0; m < 3; m++) {
+                LE_SHORT.set(out, group + 8 * LANES + 2 * LANES * (3 * o + m) + 2 * k, (short) shorts[m]);
             }
         }
     }
 
+    /** Block b in the tail form at {@code o}. */
+    private static void toTailBlock(byte[] out, int o, float a, float bScale, int[] q) {
+        LE_FLOAT.set(out, o, a);
+        LE_FLOAT.set(out, o + 4, bScale);
+        for (int j = 0; j < 16; j++) {
+            out[o + 8 + j] = (byte) ((q[j] & 0x0f) | (q[j + 16] & 0x0f) << 4);
+        }
+        for (int i = 0; i < 8; i++) {
+            out[o + 24 + i] = (byte) (q[i] >>> 4 | (q[i + 8] >>> 4) << 2 | (q[i + 16] >>> 4) << 4
+                    | (q[i + 24] >>> 4) << 6);
+        }
+    }
+
+    /** Per-thread 32-bit block sums of a row: [group][half][lane], added up by {@link #lowQuartet}/{@link #highQuartet}. */
+    private static final ThreadLocal<int[]> ROW_SUMS = ThreadLocal.withInitial(() -> new int[0]);
+
     /**
-     * The two halves of each block are two methods: as one, the method grows past what C2 inlines, and the Vector API
-     * then runs as plain Java. Each loads the group's steps for itself; the second loads come from L1.
+     * The integer sums go to memory a quartet of values at a time, and their float finish is a method of its own:
+     * each kernel method stays small enough for C2 to inline every Vector API call in it (past its node budget it
+     * stops, and the Vector API then runs as plain Java), and no vector crosses a call.
      */
     @Override
     float groupsDot(int row, Q8Activations x, int t) {
+        int groups = groups(cols);
+        int[] sums = ROW_SUMS.get();
+        if (sums.length < groups * 2 * LANES) {
+            sums = new int[groups * 2 * LANES];
+            ROW_SUMS.set(sums);
+        }
+        Arrays.fill(sums, 0, groups * 2 * LANES, 0);
+        for (int g = 0; g < groups; g++) {
+            long steps = group(row, g) + 8L * LANES;
+            int xg = t * cols + g * QK * LANES;
+            for (int o = 0; o < 4; o++) {
+                int offset = (2 * g + o / 2) * LANES;
+                lowQuartet(steps + 6L * o * LANES, x.values, xg + 8 * o * LANES, sums, offset);
+                highQuartet(steps + 6L * o * LANES, x.values, xg + (8 * o + 4) * LANES, sums, offset);
+            }
+        }
+        return finish(row, x, t, sums);
+    }
+
+    /** Adds Σ q_i·x_i over values 0–3 of an octet (shorts w0, w1, w2 from {@code at}) to {@code sums[offset…]}. */
+    private void lowQuartet(long at, byte[] values, int xo, int[] sums, int offset) {
+        ShortVector w0 = ShortVector.fromMemorySegment(S_FULL, data, at, ByteOrder.LITTLE_ENDIAN);
+        ShortVector w1 = ShortVector.fromMemorySegment(S_FULL, data, at + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+        ShortVector w2 = ShortVector.fromMemorySegment(S_FULL, data, at + 4L * LANES, ByteOrder.LITTLE_ENDIAN);
+        ShortVector products = w0.and((short) 63).mul(activations(values, xo))
+                .add(w0.lanewise(VectorOperators.ASHR, 6).and((short) 63).mul(activations(values, xo + LANES)))
+                .add(w0.lanewise(VectorOperators.ASHR, 12).and((short) 15)
+                        .or(w2.lanewise(VectorOperators.ASHR, 8).and((short) 0x30))
+                        .mul(activations(values, xo + 2 * LANES)))
+                .add(w1.and((short) 63).mul(activations(values, xo + 3 * LANES)));
+        widenInto(products, sums, offset);
+    }
+
+    /** Adds Σ q_i·x_i over values 4–7 of an octet to {@code sums[offset…]}. */
+    private void highQuartet(long at, byte[] values, int xo, int[] sums, int offset) {
+        ShortVector w1 = ShortVector.fromMemorySegment(S_FULL, data, at + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+        ShortVector w2 = ShortVector.fromMemorySegment(S_FULL, data, at + 4L * LANES, ByteOrder.LITTLE_ENDIAN);
+        ShortVector products = w1.lanewise(VectorOperators.ASHR, 6).and((short) 63).mul(activations(values, xo))
+                .add(w1.lanewise(VectorOperators.ASHR, 12).and((short) 15)
+                        .or(w2.lanewise(VectorOperators.ASHR, 10).and((short) 0x30))
+                        .mul(activations(values, xo + LANES)))
+                .add(w2.and((short) 63).mul(activations(values, xo + 2 * LANES)))
+                .add(w2.lanewise(VectorOperators.ASHR, 6).and((short) 63).mul(activations(values, xo + 3 * LANES)));
+        widenInto(products, sums, offset);
+    }
+
+    /** sums[offset + lane] += products[lane], in 32 bits. */
+    private static void widenInto(ShortVector products, int[] sums, int offset) {
+        IntVector.fromArray(I, sums, offset).add((IntVector) products.convertShape(VectorOperators.S2I, I, 0))
+                .intoArray(sums, offset);
+        IntVector.fromArray(I, sums, offset + L).add((IntVector) products.convertShape(VectorOperators.S2I, I, 1))
+                .intoArray(sums, offset + L);
+    }
+
+    /**
+     * Σ over the row's groups and halves of scale·e·(Σ q·x − 32·Σ x), e being the activations' block scale and Σ x
+     * that half's sum of them.
+     */
+    private float finish(int row, Q8Activations x, int t, int[] sums) {
         int blocks = cols / QK;
-        float sum = 0f;
+        FloatVector acc = FloatVector.zero(F);
         for (int g = 0; g < groups(cols); g++) {
             long group = group(row, g);
-            int xg = t * cols + g * QK * LANES;
-            int xs = t * blocks + g * LANES;
-            sum += lowHalvesDot(group, x, xg, xs) + highHalvesDot(group, x, xg, xs);
-        }
-        return sum;
-    }
-
-    /** Σ over the group's blocks of A·e·Σ_{j<16} (q_j − 32)·x_j, e being the activations' block scale. */
-    private float lowHalvesDot(long group, Q8Activations x, int xg, int xs) {
-        long steps = group + 8L * LANES;
-        IntVector sum0 = IntVector.zero(I);
-        IntVector sum1 = sum0;
-        for (int i = 0; i < 8; i += 2) {
-            ShortVector pairs = ShortVector.zero(S_FULL);
-            for (int k = i; k < i + 2; k++) {
-                ShortVector high = unsigned(steps + (16L + k) * LANES);
-                pairs = pairs.add(unsigned(steps + (long) k * LANES).and((short) 0x0f)
-                                .add(high.lanewise(VectorOperators.LSHL, 4).and((short) 0x30))
-                                .mul(activations(x.values, xg + k * LANES)))
-                        .add(unsigned(steps + (k + 8L) * LANES).and((short) 0x0f)
-                                .add(high.lanewise(VectorOperators.LSHL, 2).and((short) 0x30))
-                                .mul(activations(x.values, xg + (k + 8) * LANES)));
+            for (int p = 0; p < LANES; p += L) {
+                int xs = t * blocks + g * LANES + p;
+                FloatVector e = FloatVector.fromArray(F, x.scales, xs);
+                FloatVector low = FloatVector.fromArray(F, x.lowSums, xs);
+                FloatVector high = FloatVector.fromArray(F, x.sums, xs).sub(low);
+                FloatVector sumA = (FloatVector) IntVector.fromArray(I, sums, 2 * g * LANES + p)
+                        .convert(VectorOperators.I2F, 0);
+                FloatVector sumB = (FloatVector) IntVector.fromArray(I, sums, (2 * g + 1) * LANES + p)
+                        .convert(VectorOperators.I2F, 0);
+                acc = sumA.mul(e).sub(low.mul(32f)).fma(scales(group, p), acc);
+                acc = sumB.mul(e).sub(high.mul(32f)).fma(scales(group, LANES + p), acc);
             }
-            sum0 = sum0.add((IntVector) pairs.convertShape(VectorOperators.S2I, I, 0));
-            sum1 = sum1.add((IntVector) pairs.convertShape(VectorOperators.S2I, I, 1));
         }
-        FloatVector low0 = FloatVector.fromArray(F, x.lowSums, xs).mul(32f);
-        FloatVector low1 = FloatVector.fromArray(F, x.lowSums, xs + L).mul(32f);
-        return ((FloatVector) sum0.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x.scales, xs))
-                .sub(low0).mul(scales(group, 0))
-                .add(((FloatVector) sum1.convert(VectorOperators.I2F, 0))
-                        .mul(FloatVector.fromArray(F, x.scales, xs + L)).sub(low1).mul(scales(group, L)))
-                .reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Σ over the group's blocks of B·e·Σ_{j≥16} (q_j − 32)·x_j. */
-    private float highHalvesDot(long group, Q8Activations x, int xg, int xs) {
-        long steps = group + 8L * LANES;
-        IntVector sum0 = IntVector.zero(I);
-        IntVector sum1 = sum0;
-        for (int i = 0; i < 8; i += 2) {
-            ShortVector pairs = ShortVector.zero(S_FULL);
-            for (int k = i; k < i + 2; k++) {
-                ShortVector high = unsigned(steps + (16L + k) * LANES);
-                pairs = pairs.add(unsigned(steps + (long) k * LANES).lanewise(VectorOperators.ASHR, 4)
-                                .add(high.and((short) 0x30))
-                                .mul(activations(x.values, xg + (k + 16) * LANES)))
-                        .add(unsigned(steps + (k + 8L) * LANES).lanewise(VectorOperators.ASHR, 4)
-                                .add(high.lanewise(VectorOperators.ASHR, 2).and((short) 0x30))
-                                .mul(activations(x.values, xg + (k + 24) * LANES)));
-            }
-            sum0 = sum0.add((IntVector) pairs.convertShape(VectorOperators.S2I, I, 0));
-            sum1 = sum1.add((IntVector) pairs.convertShape(VectorOperators.S2I, I, 1));
-        }
-        FloatVector high0 = FloatVector.fromArray(F, x.sums, xs).sub(FloatVector.fromArray(F, x.lowSums, xs))
-                .mul(32f);
-        FloatVector high1 = FloatVector.fromArray(F, x.sums, xs + L)
-                .sub(FloatVector.fromArray(F, x.lowSums, xs + L)).mul(32f);
-        return ((FloatVector) sum0.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x.scales, xs))
-                .sub(high0).mul(scales(group, LANES))
-                .add(((FloatVector) sum1.convert(VectorOperators.I2F, 0))
-                        .mul(FloatVector.fromArray(F, x.scales, xs + L)).sub(high1)
-                        .mul(scales(group, LANES + L)))
-                .reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** L of a group's scales from number {@code first} (A scales first, then B). */
@@ -192,12 +230,6 @@ public final class Q6_KPackedTensor extends PackedTensor {
             return data.get(LE_FLOAT_LAYOUT, tailBlock(row, b) + 4L * h);
         }
         return data.get(LE_FLOAT_LAYOUT, group(row, b / LANES) + 4L * (h * LANES + b % LANES));
-    }
-
-    /** LANES bytes at {@code offset} as unsigned shorts. */
-    private ShortVector unsigned(long offset) {
-        return (ShortVector) ByteVector.fromMemorySegment(B_HALF, data, offset, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S_FULL, 0);
     }
 
     @Override
@@ -255,8 +287,23 @@ public final class Q6_KPackedTensor extends PackedTensor {
 
     /** The 6-bit number q (0–63) of value j of block b, for the scalar paths. */
     private int quant(int row, int b, int j) {
-        int low = sourceByte(row, b, j % 16) >>> (j < 16 ? 0 : 4) & 0x0f;
-        return low | (sourceByte(row, b, 16 + j % 8) >>> (2 * (j / 8)) & 3) << 4;
+        if (inTail(b)) {
+            int low = sourceByte(row, b, j % 16) >>> (j < 16 ? 0 : 4) & 0x0f;
+            return low | (sourceByte(row, b, 16 + j % 8) >>> (2 * (j / 8)) & 3) << 4;
+        }
+        int o = j / 8;
+        int i = j % 8;
+        int[] w = new int[3];
+        for (int m = 0; m < 3; m++) {
+            long at = group(row, b / LANES) + 8L * LANES + 2L * LANES * (3 * o + m) + 2L * (b % LANES);
+            w[m] = data.get(Simd.LE_SHORT, at) & 0xffff;
+        }
+        return switch (i) {
+            case 0, 3, 6 -> w[i / 3] & 63;
+            case 1, 4, 7 -> w[i / 3] >>> 6 & 63;
+            case 2 -> w[0] >>> 12 | (w[2] >>> 12 & 3) << 4;
+            default -> w[1] >>> 12 | (w[2] >>> 14) << 4;
+        };
     }
 
     @Override
@@ -264,23 +311,42 @@ public final class Q6_KPackedTensor extends PackedTensor {
         int groups = groups(cols);
         for (int g = 0; g < groups; g++) {
             long group = group(row, g);
-            long steps = group + 8L * LANES;
-            for (int j = 0; j < QK; j++) {
-                ShortVector nibbles = unsigned(steps + (long) (j % 16) * LANES);
-                ShortVector high = unsigned(steps + (16L + j % 8) * LANES);
-                ShortVector q = nibbles.lanewise(VectorOperators.LSHR, j < 16 ? 0 : 4).and((short) 0x0f)
-                        .add(high.lanewise(VectorOperators.LSHR, 2 * (j / 8)).and((short) 3)
-                                .lanewise(VectorOperators.LSHL, 4))
-                        .sub((short) 32);
-                for (int p = 0; p < 2; p++) {
-                    Simd.toFloats((IntVector) q.convertShape(VectorOperators.S2I, I, p))
-                            .mul(scales(group, j / 16 * LANES + p * L))
-                            .intoArray(out, outOffset + g * QK * LANES + j * LANES + p * L);
-                }
+            for (int o = 0; o < 4; o++) {
+                storeOctet(group, o, out, outOffset + g * QK * LANES + 8 * o * LANES);
             }
         }
         for (int b = groups * LANES; b < cols / QK; b++) {
             dequantizeBlock(row, b, out, outOffset + b * QK);
+        }
+    }
+
+    /** Values 8o…8o+7 of the group's blocks as floats, value by value, LANES each, from {@code at}. */
+    private void storeOctet(long group, int o, float[] out, int at) {
+        long steps = group + 8L * LANES + 6L * o * LANES;
+        ShortVector w0 = ShortVector.fromMemorySegment(S_FULL, data, steps, ByteOrder.LITTLE_ENDIAN);
+        ShortVector w1 = ShortVector.fromMemorySegment(S_FULL, data, steps + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+        ShortVector w2 = ShortVector.fromMemorySegment(S_FULL, data, steps + 4L * LANES, ByteOrder.LITTLE_ENDIAN);
+        ShortVector[] q = {
+                w0.and((short) 63),
+                w0.lanewise(VectorOperators.ASHR, 6).and((short) 63),
+                w0.lanewise(VectorOperators.ASHR, 12).and((short) 15)
+                        .or(w2.lanewise(VectorOperators.ASHR, 8).and((short) 0x30)),
+                w1.and((short) 63),
+                w1.lanewise(VectorOperators.ASHR, 6).and((short) 63),
+                w1.lanewise(VectorOperators.ASHR, 12).and((short) 15)
+                        .or(w2.lanewise(VectorOperators.ASHR, 10).and((short) 0x30)),
+                w2.and((short) 63),
+                w2.lanewise(VectorOperators.ASHR, 6).and((short) 63)};
+        FloatVector scale0 = FloatVector.fromMemorySegment(F, data, group + 4L * (o / 2 * LANES),
+                ByteOrder.LITTLE_ENDIAN);
+        FloatVector scale1 = FloatVector.fromMemorySegment(F, data, group + 4L * (o / 2 * LANES + L),
+                ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 8; i++) {
+            ShortVector centred = q[i].sub((short) 32);
+            ((FloatVector) centred.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .mul(scale0).intoArray(out, at + i * LANES);
+            ((FloatVector) centred.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .mul(scale1).intoArray(out, at + i * LANES + L);
         }
     }
 
