@@ -109,8 +109,16 @@ public final class Q4_1PackedTensor extends PackedTensor {
         for (int g = 0; g < groups; g++) {
             long group = group(row, g);
             int xs = t * blocks + g * LANES;
-            ShortVector sum = Q4_0PackedTensor.nibbleSums(data, group + 4L * LANES, x.values,
-                    t * cols + g * QK * LANES, ShortVector.fromArray(S_FULL, x.lowOffsets, xs));
+            int xg = t * cols + g * QK * LANES;
+            ShortVector sum = ShortVector.fromArray(S_FULL, x.lowOffsets, xs);
+            for (int j = 0; j < STEPS; j++) { // Q4_0's step loop (see there why it is not shared)
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
+                                group + 4L * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2S, S_FULL, 0);
+                sum = sum.add(q.and((short) 0x0f).mul(activations(x.values, xg + j * LANES)))
+                        .add(q.lanewise(VectorOperators.ASHR, 4)
+                                .mul(activations(x.values, xg + (j + STEPS) * LANES)));
+            }
             FloatVector d0 = halvesLow(group);
             FloatVector d1 = halvesHigh(group);
             FloatVector c0 = d0.mul(8f).add(halvesLow(group + 2L * LANES));

@@ -39,6 +39,8 @@ public final class Q6_KPackedTensor extends PackedTensor {
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     private static final VarHandle LE_SHORT = MethodHandles.byteArrayViewVarHandle(short[].class,
             ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LE_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
+            ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LE_FLOAT = MethodHandles.byteArrayViewVarHandle(float[].class,
             ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat LE_FLOAT_LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED
@@ -70,7 +72,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
         int lanes = groups(cols) * LANES;
         byte[] q6k = new byte[cols / 256 * SOURCE_BYTES];
         byte[] out = new byte[blocks * BLOCK_BYTES];
-        int[] q = new int[QK];
+        long[] q = new long[4];
         for (int r = from; r < to; r++) {
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) r * q6k.length, q6k, 0, q6k.length);
             for (int b = 0; b < blocks; b++) {
@@ -88,45 +90,56 @@ public final class Q6_KPackedTensor extends PackedTensor {
         }
     }
 
-    /** The 6-bit numbers of block k (values 32k…32k+31) of the Q6_K super-block at {@code block}. */
-    private static void decode(byte[] q6k, int block, int k, int[] q) {
+    /**
+     * The 6-bit numbers of block k (values 32k…32k+31) of the Q6_K super-block at {@code block}, eight at a time:
+     * byte i of {@code q[o]} is value 8o + i.
+     */
+    private static void decode(byte[] q6k, int block, int k, long[] q) {
         int half = k / 4;
         int run = k % 4;
         int ql = block + 64 * half + (run % 2) * 32;
         int qh = block + 128 + 32 * half;
-        for (int l = 0; l < QK; l++) {
-            int low = (q6k[ql + l] & 0xff) >>> (4 * (run / 2)) & 0x0f;
-            q[l] = low | ((q6k[qh + l] & 0xff) >>> (2 * run) & 3) << 4;
+        for (int o = 0; o < 4; o++) {
+            long low = (long) LE_LONGS.get(q6k, ql + 8 * o) >>> (4 * (run / 2)) & 0x0F0F0F0F0F0F0F0FL;
+            long high = (long) LE_LONGS.get(q6k, qh + 8 * o) >>> (2 * run) & 0x0303030303030303L;
+            q[o] = low | high << 4;
         }
     }
 
+    /** Value v of a block {@link #decode}d into {@code q}. */
+    private static int value(long[] q, int v) {
+        return (int) (q[v / 8] >>> (8 * (v % 8))) & 63;
+    }
+
     /** Block b as lane b mod LANES of its group: scales, then its 12 shorts into the 12 steps. */
-    private static void toLane(byte[] out, int b, float a, float bScale, int[] q) {
+    private static void toLane(byte[] out, int b, float a, float bScale, long[] q) {
         int group = b / LANES * LANES * BLOCK_BYTES;
         int k = b % LANES;
         LE_FLOAT.set(out, group + 4 * k, a);
         LE_FLOAT.set(out, group + 4 * (LANES + k), bScale);
         for (int o = 0; o < 4; o++) {
-            int[] shorts = {
-                    q[8 * o] | q[8 * o + 1] << 6 | (q[8 * o + 2] & 15) << 12,
-                    q[8 * o + 3] | q[8 * o + 4] << 6 | (q[8 * o + 5] & 15) << 12,
-                    q[8 * o + 6] | q[8 * o + 7] << 6 | (q[8 * o + 2] >>> 4) << 12 | (q[8 * o + 5] >>> 4) << 14};
-            for (int m = 0; m < 3; m++) {
-                LE_SHORT.set(out, group + 8 * LANES + 2 * LANES * (3 * o + m) + 2 * k, (short) shorts[m]);
-            }
+            long w = q[o];
+            int q2 = (int) (w >>> 16) & 63;
+            int q5 = (int) (w >>> 40) & 63;
+            int step = group + 8 * LANES + 6 * LANES * o + 2 * k;
+            LE_SHORT.set(out, step, (short) ((int) w & 63 | ((int) (w >>> 8) & 63) << 6 | (q2 & 15) << 12));
+            LE_SHORT.set(out, step + 2 * LANES,
+                    (short) ((int) (w >>> 24) & 63 | ((int) (w >>> 32) & 63) << 6 | (q5 & 15) << 12));
+            LE_SHORT.set(out, step + 4 * LANES, (short) ((int) (w >>> 48) & 63 | ((int) (w >>> 56) & 63) << 6
+                    | (q2 >>> 4) << 12 | (q5 >>> 4) << 14));
         }
     }
 
     /** Block b in the tail form at {@code o}. */
-    private static void toTailBlock(byte[] out, int o, float a, float bScale, int[] q) {
+    private static void toTailBlock(byte[] out, int o, float a, float bScale, long[] q) {
         LE_FLOAT.set(out, o, a);
         LE_FLOAT.set(out, o + 4, bScale);
         for (int j = 0; j < 16; j++) {
-            out[o + 8 + j] = (byte) ((q[j] & 0x0f) | (q[j + 16] & 0x0f) << 4);
+            out[o + 8 + j] = (byte) ((value(q, j) & 0x0f) | (value(q, j + 16) & 0x0f) << 4);
         }
         for (int i = 0; i < 8; i++) {
-            out[o + 24 + i] = (byte) (q[i] >>> 4 | (q[i + 8] >>> 4) << 2 | (q[i + 16] >>> 4) << 4
-                    | (q[i + 24] >>> 4) << 6);
+            out[o + 24 + i] = (byte) (value(q, i) >>> 4 | (value(q, i + 8) >>> 4) << 2
+                    | (value(q, i + 16) >>> 4) << 4 | (value(q, i + 24) >>> 4) << 6);
         }
     }
 
@@ -136,7 +149,8 @@ public final class Q6_KPackedTensor extends PackedTensor {
     /**
      * The integer sums go to memory a quartet of values at a time, and their float finish is a method of its own:
      * each kernel method stays small enough for C2 to inline every Vector API call in it (past its node budget it
-     * stops, and the Vector API then runs as plain Java), and no vector crosses a call.
+     * stops, and the Vector API then runs as plain Java), and no vector crosses a call (a vector passed to or
+     * returned from a method that is not inlined is boxed).
      */
     @Override
     float groupsDot(int row, Q8Activations x, int t) {
@@ -170,7 +184,10 @@ public final class Q6_KPackedTensor extends PackedTensor {
                         .or(w2.lanewise(VectorOperators.ASHR, 8).and((short) 0x30))
                         .mul(activations(values, xo + 2 * LANES)))
                 .add(w1.and((short) 63).mul(activations(values, xo + 3 * LANES)));
-        widenInto(products, sums, offset);
+        IntVector.fromArray(I, sums, offset).add((IntVector) products.convertShape(VectorOperators.S2I, I, 0))
+                .intoArray(sums, offset);
+        IntVector.fromArray(I, sums, offset + L).add((IntVector) products.convertShape(VectorOperators.S2I, I, 1))
+                .intoArray(sums, offset + L);
     }
 
     /** Adds Σ q_i·x_i over values 4–7 of an octet to {@code sums[offset…]}. */
@@ -183,11 +200,6 @@ public final class Q6_KPackedTensor extends PackedTensor {
                         .mul(activations(values, xo + LANES)))
                 .add(w2.and((short) 63).mul(activations(values, xo + 2 * LANES)))
                 .add(w2.lanewise(VectorOperators.ASHR, 6).and((short) 63).mul(activations(values, xo + 3 * LANES)));
-        widenInto(products, sums, offset);
-    }
-
-    /** sums[offset + lane] += products[lane], in 32 bits. */
-    private static void widenInto(ShortVector products, int[] sums, int offset) {
         IntVector.fromArray(I, sums, offset).add((IntVector) products.convertShape(VectorOperators.S2I, I, 0))
                 .intoArray(sums, offset);
         IntVector.fromArray(I, sums, offset + L).add((IntVector) products.convertShape(VectorOperators.S2I, I, 1))
