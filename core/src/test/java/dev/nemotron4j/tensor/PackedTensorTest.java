@@ -148,7 +148,7 @@ class PackedTensorTest {
         Q4_KTensor source = (Q4_KTensor) source(GGMLType.Q4_K, 2, GROUP, 4);
         MemorySegment dst = Arena.ofAuto().allocate(GGMLType.Q4_1.byteSize(2L * GROUP));
         assertTrue(Q4_1PackedTensor.pack(source, dst, 0, 2));
-        source.data().set(Simd.LE_SHORT, 144L * 3 + 2, Float.floatToFloat16(2000f)); // dmin of the 4th super-block
+        source.data().set(Simd.LE_SHORT, 144L + 2, Float.floatToFloat16(2000f)); // dmin of row 0's 2nd super-block
         assertFalse(Q4_1PackedTensor.pack(source, dst, 0, 1));
         assertTrue(Q4_1PackedTensor.pack(source, dst, 1, 2));
     }
