@@ -5,6 +5,10 @@ import dev.nemotron4j.kernels.Parallel;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.Q4_0PackedTensor;
 import dev.nemotron4j.tensor.Q4_0Tensor;
+import dev.nemotron4j.tensor.Q4_1PackedTensor;
+import dev.nemotron4j.tensor.Q4_KTensor;
+import dev.nemotron4j.tensor.Q6_KPackedTensor;
+import dev.nemotron4j.tensor.Q6_KTensor;
 import dev.nemotron4j.tensor.Q8_0PackedTensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
 import dev.nemotron4j.tensor.WeightTensor;
@@ -29,8 +33,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One matrix of Nemotron-Mini-4B's MLP (up: 9216 × 3072) times a batch of activation vectors: batch 1 is a decode
- * step, larger batches are prefill tiles. Weights are random blocks with sane f16 scales; {@code Q4_0_PACKED} and
- * {@code Q8_0_PACKED} are the same blocks in the layouts the model repacks them into at load.
+ * step, larger batches are prefill tiles. Weights are random blocks with sane f16 scales; the {@code _PACKED} types
+ * are the same blocks in the layouts the model repacks them into at load (Q4_K as packed Q4_1).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -39,7 +43,8 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class MatmulBenchmark {
-    @Param({"Q4_0", "Q4_0_PACKED", "Q8_0", "Q8_0_PACKED", "F16", "BF16", "Q4_K", "Q6_K"})
+    @Param({"Q4_0", "Q4_0_PACKED", "Q8_0", "Q8_0_PACKED", "F16", "BF16", "Q4_K", "Q4_K_PACKED", "Q6_K",
+            "Q6_K_PACKED"})
     public String type;
 
     @Param({"1", "64"})
@@ -76,15 +81,14 @@ public class MatmulBenchmark {
             } else {
                 data.set(le, block + scaleField, Float.floatToFloat16(t.blockSize == 1 ? (float) rnd.nextGaussian()
                         : 0.01f));
+                if (t == GGMLType.Q4_K) {
+                    data.set(le, block + 2, Float.floatToFloat16(0.01f)); // dmin
+                }
             }
         }
         w = WeightTensor.of(t, data, rows, cols);
-        if (packed && w instanceof Q4_0Tensor q) {
-            Q4_0PackedTensor.pack(q, data, 0, rows);
-            w = Q4_0PackedTensor.of(data, rows, cols);
-        } else if (packed && w instanceof Q8_0Tensor q) {
-            Q8_0PackedTensor.pack(q, data, 0, rows);
-            w = Q8_0PackedTensor.of(data, rows, cols);
+        if (packed) {
+            w = pack(w);
         }
         x = new float[batch * cols];
         for (int i = 0; i < x.length; i++) {
@@ -92,6 +96,30 @@ public class MatmulBenchmark {
         }
         out = new float[batch * rows];
         Parallel.setThreads(threads);
+    }
+
+    private WeightTensor pack(WeightTensor source) {
+        return switch (source) {
+            case Q4_0Tensor q -> {
+                Q4_0PackedTensor.pack(q, q.data(), 0, rows);
+                yield Q4_0PackedTensor.of(q.data(), rows, cols);
+            }
+            case Q8_0Tensor q -> {
+                Q8_0PackedTensor.pack(q, q.data(), 0, rows);
+                yield Q8_0PackedTensor.of(q.data(), rows, cols);
+            }
+            case Q4_KTensor q -> {
+                MemorySegment dst = Arena.ofAuto().allocate(GGMLType.Q4_1.byteSize((long) rows * cols), 64);
+                Q4_1PackedTensor.pack(q, dst, 0, rows);
+                yield Q4_1PackedTensor.of(dst, rows, cols);
+            }
+            case Q6_KTensor q -> {
+                MemorySegment dst = Arena.ofAuto().allocate(Q6_KPackedTensor.byteSize(rows, cols), 64);
+                Q6_KPackedTensor.pack(q, dst, 0, rows);
+                yield Q6_KPackedTensor.of(dst, rows, cols);
+            }
+            default -> throw new IllegalArgumentException("no packed form of " + source.type());
+        };
     }
 
     @Benchmark
