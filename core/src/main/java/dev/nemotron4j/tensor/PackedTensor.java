@@ -22,13 +22,16 @@ import static dev.nemotron4j.tensor.Simd.L;
  * then multiplies weights and {@link Q8Activations 8-bit activations} as 16-bit integers lane by lane, adds up whole
  * blocks without any horizontal sum, and converts to float once per group (block scales are per lane too). That takes
  * a fraction of the vector instructions per weight of the float path, which is what bounds decoding on a few cores.
- * The bytes per block are those of the source format, so the packed copy replaces the mapped one in memory.
+ * For Q4_0, Q4_1 and Q8_0 the bytes per block are those of the source format, so the packed copy replaces the mapped
+ * one in memory; Q4_K and Q6_K, converted at load, take 20 and 32 bytes per 32 values against their 18 and 26.25.
  *
  * <p>A group starts with its {@code LANES} f16 block scales, as pairs: 32-bit word i holds the scale of block i in its
  * low half and that of block i + LANES/2 in its high half, which is the order the float lanes take them in. Blocks
  * after the last whole group (the tail, e.g. 8 of the 360 blocks of an 11520-wide row) follow in the source format.
+ * Q6_K, converted from its super-blocks at load, keeps f32 scales and its own group layout ({@link Q6_KPackedTensor}).
  */
-public abstract sealed class PackedTensor extends WeightTensor permits Q4_0PackedTensor, Q4_1PackedTensor, Q6_KPackedTensor, Q8_0PackedTensor {
+public abstract sealed class PackedTensor extends WeightTensor
+        permits Q4_0PackedTensor, Q4_1PackedTensor, Q6_KPackedTensor, Q8_0PackedTensor {
     /** Sixteen shorts / bytes: half a block, the unit of the tail blocks. */
     static final VectorSpecies<Short> S_HALF = ShortVector.SPECIES_256;
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
@@ -67,12 +70,12 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
 
     /**
      * Packs rows [from, to) of {@code cols} values into {@code dst} (which may be the source's own memory): per block,
-     * each {@code word}-byte field of its header goes to the group's LANES fields of that kind (f16 halves in pairs,
-     * see {@link #scaleOffset}; f32 words in lane order), and its byte j after the header, xor {@code flip}, to step j,
-     * lane k; tail blocks are copied as they are.
+     * each f16 half of its header (the scale, then for Q4_1 the minimum) goes to the group's pairs of that half (see
+     * {@link #scaleOffset}), and its byte j after the header, xor {@code flip}, to step j, lane k; tail blocks are
+     * copied as they are.
      */
     static void pack(RowSource source, int cols, MemorySegment dst, int from, int to, int blockBytes, int steps,
-                     int flip, int word) {
+                     int flip) {
         int blocks = cols / QK;
         int packed = groups(cols) * LANES;
         int rowBytes = blocks * blockBytes;
@@ -85,10 +88,10 @@ public abstract sealed class PackedTensor extends WeightTensor permits Q4_0Packe
         for (int r = from; r < to; r++) {
             source.read(r, row);
             for (int b = 0; b < packed; b++) {
-                for (int h = 0; h < headerBytes; h += word) {
-                    int k = b % LANES;
-                    int field = (b / LANES) * groupBytes + h * LANES + (word == 2 ? scaleOffset(k) : word * k);
-                    System.arraycopy(row, b * blockBytes + h, out, field, word);
+                for (int h = 0; h < headerBytes; h += 2) {
+                    int half = (b / LANES) * groupBytes + h * LANES + scaleOffset(b % LANES);
+                    out[half] = row[b * blockBytes + h];
+                    out[half + 1] = row[b * blockBytes + h + 1];
                 }
             }
             for (int g = 0; g < packed / LANES; g++) {

@@ -44,7 +44,7 @@ public final class Q4_0PackedTensor extends PackedTensor {
 
     /** Packs rows [from, to) of {@code source} into {@code dst}, which may be the source's own memory. */
     public static void pack(Q4_0Tensor source, MemorySegment dst, int from, int to) {
-        pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80, 2);
+        pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80);
     }
 
     /**

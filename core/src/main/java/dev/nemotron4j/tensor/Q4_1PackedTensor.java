@@ -49,7 +49,7 @@ public final class Q4_1PackedTensor extends PackedTensor {
 
     /** Packs rows [from, to) of {@code source} into {@code dst}, which may be the source's own memory. */
     public static void pack(Q4_1Tensor source, MemorySegment dst, int from, int to) {
-        pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80, 2);
+        pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80);
     }
 
     /**
@@ -66,7 +66,7 @@ public final class Q4_1PackedTensor extends PackedTensor {
             for (int b = 0; b < superBlocks; b++) {
                 fits[0] &= q4kToQ4_1(q4k, b * Q4_K_BLOCK_BYTES, into, b * 8 * BLOCK_BYTES);
             }
-        }, source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80, 2);
+        }, source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80);
         return fits[0];
     }
 

@@ -40,7 +40,7 @@ public final class Q8_0PackedTensor extends PackedTensor {
 
     /** Packs rows [from, to) of {@code source} into {@code dst}, which may be the source's own memory. */
     public static void pack(Q8_0Tensor source, MemorySegment dst, int from, int to) {
-        pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, QK, 0, 2);
+        pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, QK, 0);
     }
 
     @Override
