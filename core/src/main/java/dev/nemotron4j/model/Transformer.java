@@ -8,7 +8,6 @@ import dev.nemotron4j.kernels.Rope;
 import dev.nemotron4j.model.ModelConfig.MlpKind;
 import dev.nemotron4j.model.ModelConfig.NormKind;
 
-import java.util.Arrays;
 
 /**
  * The decoder-only forward pass shared by every architecture:
