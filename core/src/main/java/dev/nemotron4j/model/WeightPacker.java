@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Repacks Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices into their {@link PackedTensor} layouts while a model loads, rows
- * in parallel (Q4_K becomes packed Q4_1, one block per sub-block; Q6_K 32-byte blocks of 32 values). A mapped source
+ * in parallel (Q4_K becomes packed Q4_1, one block per sub-block; Q6_K 28-byte blocks of 32 values). A mapped source
  * is copied into the model's arena and its pages are then dropped from memory (the file stays mapped for the tensors
  * that are not packed); a source already in memory (quantized on load) is packed in place when the packed form has
  * its size, since packing only moves bytes within a row.
@@ -57,12 +57,16 @@ final class WeightPacker {
                         usable.set(false);
                     }
                 }
-                case Q6_KTensor q -> Q6_KPackedTensor.pack(q, dst, from, to);
+                case Q6_KTensor q -> {
+                    if (!Q6_KPackedTensor.pack(q, dst, from, to)) {
+                        usable.set(false);
+                    }
+                }
                 default -> Q8_0PackedTensor.pack((Q8_0Tensor) m, dst, from, to);
             }
         });
         if (!usable.get()) {
-            return m; // a Q4_K scale beyond f16 (never in a trained model): decode it unpacked
+            return m; // a K-quant scale beyond f16 (never in a trained model): decode it unpacked
         }
         if (source.isMapped()) {
             source.asSlice(0, sourceBytes).unload();

@@ -23,12 +23,12 @@ import static dev.nemotron4j.tensor.Simd.L;
  * blocks without any horizontal sum, and converts to float once per group (block scales are per lane too). That takes
  * a fraction of the vector instructions per weight of the float path, which is what bounds decoding on a few cores.
  * For Q4_0, Q4_1 and Q8_0 the bytes per block are those of the source format, so the packed copy replaces the mapped
- * one in memory; Q4_K and Q6_K, converted at load, take 20 and 32 bytes per 32 values against their 18 and 26.25.
+ * one in memory; Q4_K and Q6_K, converted at load, take 20 and 28 bytes per 32 values against their 18 and 26.25.
  *
  * <p>A group starts with its {@code LANES} f16 block scales, as pairs: 32-bit word i holds the scale of block i in its
  * low half and that of block i + LANES/2 in its high half, which is the order the float lanes take them in. Blocks
  * after the last whole group (the tail, e.g. 8 of the 360 blocks of an 11520-wide row) follow in the source format.
- * Q6_K, converted from its super-blocks at load, keeps f32 scales and its own group layout ({@link Q6_KPackedTensor}).
+ * Q6_K, converted from its super-blocks at load, has its own layout of the values ({@link Q6_KPackedTensor}).
  */
 public abstract sealed class PackedTensor extends WeightTensor
         permits Q4_0PackedTensor, Q4_1PackedTensor, Q6_KPackedTensor, Q8_0PackedTensor {

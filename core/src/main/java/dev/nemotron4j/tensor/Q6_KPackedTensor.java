@@ -21,19 +21,19 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
 
 /**
  * {@link Q6_KTensor Q6_K} {@link PackedTensor packed} for decode. Each 32 values of a super-block become a block
- * with f32 scales A = d·scales[2i] (values 0–15) and B = d·scales[2i+1] (values 16–31), exact, and 24 bytes of 6-bit
- * numbers q; a value is scale · (q − 32). A group of LANES blocks keeps the LANES A scales, the LANES B scales (lane
- * order, one float vector load each), then 12 steps of LANES shorts: per octet o of a block (values 8o…8o+7) three
+ * of 28 bytes: f16 scales A = d·scales[2i] (values 0–15) and B = d·scales[2i+1] (values 16–31), rounded to f16 (2⁻¹²
+ * relative), and 24 bytes of 6-bit numbers q; a value is scale · (q − 32). A group of LANES blocks keeps the A scales
+ * and the B scales in pairs (as {@link PackedTensor} describes), then 12 steps of LANES shorts: per octet o of a block (values 8o…8o+7) three
  * shorts hold q0 | q1≪6 | (q2 mod 16)≪12, q3 | q4≪6 | (q5 mod 16)≪12 and q6 | q7≪6 | (q2÷16)≪12 | (q5÷16)≪14, so
  * each q comes out of a short load in one to five ops, with no widening. Tail blocks (after the last whole group)
- * keep a plainer 32-byte form: A, B, 16 bytes of low nibbles (value j and j + 16 in byte j), 8 bytes of high bits
+ * keep a plainer form: A, B, 16 bytes of low nibbles (value j and j + 16 in byte j), 8 bytes of high bits
  * (values i, i+8, i+16, i+24 at bits 0, 2, 4, 6 of byte i).
  *
  * <p>Decode multiplies q by the 8-bit activations in 16-bit lanes, four products at a time (each at most 63·127, so
  * the sum is exact), widens to 32 bits, and takes the −32 back per half-block as −32·Σx.
  */
 public final class Q6_KPackedTensor extends PackedTensor {
-    private static final int BLOCK_BYTES = 32;
+    private static final int BLOCK_BYTES = 28;
     private static final int SOURCE_BYTES = 210;
     private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
@@ -41,13 +41,9 @@ public final class Q6_KPackedTensor extends PackedTensor {
             ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LE_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
             ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle LE_FLOAT = MethodHandles.byteArrayViewVarHandle(float[].class,
-            ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat LE_FLOAT_LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED
-            .withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Q6_KPackedTensor(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols, BLOCK_BYTES, 8, 0);
+        super(data, rows, cols, BLOCK_BYTES, 4, 0);
     }
 
     @Override
@@ -65,29 +61,38 @@ public final class Q6_KPackedTensor extends PackedTensor {
         return (long) rows * (cols / QK) * BLOCK_BYTES;
     }
 
-    /** Converts rows [from, to) of {@code source} and packs them into {@code dst}. */
-    public static void pack(Q6_KTensor source, MemorySegment dst, int from, int to) {
+    /**
+     * Converts rows [from, to) of {@code source} and packs them into {@code dst}. Returns false if a scale multiplied
+     * by its super-block's d does not fit an f16 (d above 65504/128, which no trained model has); the packed rows are
+     * then not usable.
+     */
+    public static boolean pack(Q6_KTensor source, MemorySegment dst, int from, int to) {
         int cols = source.cols();
         int blocks = cols / QK;
         int lanes = groups(cols) * LANES;
         byte[] q6k = new byte[cols / 256 * SOURCE_BYTES];
         byte[] out = new byte[blocks * BLOCK_BYTES];
         long[] q = new long[4];
+        boolean fits = true;
         for (int r = from; r < to; r++) {
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) r * q6k.length, q6k, 0, q6k.length);
             for (int b = 0; b < blocks; b++) {
                 int superBlock = b / 8 * SOURCE_BYTES;
                 float d = Float.float16ToFloat((short) LE_SHORT.get(q6k, superBlock + 208));
+                fits &= Math.abs(d) * 128 <= 65504f;
                 int scales = superBlock + 192 + 2 * (b % 8);
+                short a = Float.floatToFloat16(d * q6k[scales]);
+                short bScale = Float.floatToFloat16(d * q6k[scales + 1]);
                 decode(q6k, superBlock, b % 8, q);
                 if (b < lanes) {
-                    toLane(out, b, d * q6k[scales], d * q6k[scales + 1], q);
+                    toLane(out, b, a, bScale, q);
                 } else {
-                    toTailBlock(out, b * BLOCK_BYTES, d * q6k[scales], d * q6k[scales + 1], q);
+                    toTailBlock(out, b * BLOCK_BYTES, a, bScale, q);
                 }
             }
             MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * out.length, out.length);
         }
+        return fits;
     }
 
     /**
@@ -112,16 +117,16 @@ public final class Q6_KPackedTensor extends PackedTensor {
     }
 
     /** Block b as lane b mod LANES of its group: scales, then its 12 shorts into the 12 steps. */
-    private static void toLane(byte[] out, int b, float a, float bScale, long[] q) {
+    private static void toLane(byte[] out, int b, short a, short bScale, long[] q) {
         int group = b / LANES * LANES * BLOCK_BYTES;
         int k = b % LANES;
-        LE_FLOAT.set(out, group + 4 * k, a);
-        LE_FLOAT.set(out, group + 4 * (LANES + k), bScale);
+        LE_SHORT.set(out, group + scaleOffset(k), a);
+        LE_SHORT.set(out, group + 2 * LANES + scaleOffset(k), bScale);
         for (int o = 0; o < 4; o++) {
             long w = q[o];
             int q2 = (int) (w >>> 16) & 63;
             int q5 = (int) (w >>> 40) & 63;
-            int step = group + 8 * LANES + 6 * LANES * o + 2 * k;
+            int step = group + 4 * LANES + 6 * LANES * o + 2 * k;
             LE_SHORT.set(out, step, (short) ((int) w & 63 | ((int) (w >>> 8) & 63) << 6 | (q2 & 15) << 12));
             LE_SHORT.set(out, step + 2 * LANES,
                     (short) ((int) (w >>> 24) & 63 | ((int) (w >>> 32) & 63) << 6 | (q5 & 15) << 12));
@@ -131,14 +136,14 @@ public final class Q6_KPackedTensor extends PackedTensor {
     }
 
     /** Block b in the tail form at {@code o}. */
-    private static void toTailBlock(byte[] out, int o, float a, float bScale, long[] q) {
-        LE_FLOAT.set(out, o, a);
-        LE_FLOAT.set(out, o + 4, bScale);
+    private static void toTailBlock(byte[] out, int o, short a, short bScale, long[] q) {
+        LE_SHORT.set(out, o, a);
+        LE_SHORT.set(out, o + 2, bScale);
         for (int j = 0; j < 16; j++) {
-            out[o + 8 + j] = (byte) ((value(q, j) & 0x0f) | (value(q, j + 16) & 0x0f) << 4);
+            out[o + 4 + j] = (byte) ((value(q, j) & 0x0f) | (value(q, j + 16) & 0x0f) << 4);
         }
         for (int i = 0; i < 8; i++) {
-            out[o + 24 + i] = (byte) (value(q, i) >>> 4 | (value(q, i + 8) >>> 4) << 2
+            out[o + 20 + i] = (byte) (value(q, i) >>> 4 | (value(q, i + 8) >>> 4) << 2
                     | (value(q, i + 16) >>> 4) << 4 | (value(q, i + 24) >>> 4) << 6);
         }
     }
@@ -162,7 +167,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
         }
         Arrays.fill(sums, 0, groups * 2 * LANES, 0);
         for (int g = 0; g < groups; g++) {
-            long steps = group(row, g) + 8L * LANES;
+            long steps = group(row, g) + 4L * LANES;
             int xg = t * cols + g * QK * LANES;
             for (int o = 0; o < 4; o++) {
                 int offset = (2 * g + o / 2) * LANES;
@@ -224,24 +229,13 @@ public final class Q6_KPackedTensor extends PackedTensor {
                         .convert(VectorOperators.I2F, 0);
                 FloatVector sumB = (FloatVector) IntVector.fromArray(I, sums, (2 * g + 1) * LANES + p)
                         .convert(VectorOperators.I2F, 0);
-                acc = sumA.mul(e).sub(low.mul(32f)).fma(scales(group, p), acc);
-                acc = sumB.mul(e).sub(high.mul(32f)).fma(scales(group, LANES + p), acc);
+                FloatVector scaleA = p == 0 ? halvesLow(group) : halvesHigh(group);
+                FloatVector scaleB = p == 0 ? halvesLow(group + 2L * LANES) : halvesHigh(group + 2L * LANES);
+                acc = sumA.mul(e).sub(low.mul(32f)).fma(scaleA, acc);
+                acc = sumB.mul(e).sub(high.mul(32f)).fma(scaleB, acc);
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** L of a group's scales from number {@code first} (A scales first, then B). */
-    private FloatVector scales(long group, int first) {
-        return FloatVector.fromMemorySegment(F, data, group + 4L * first, ByteOrder.LITTLE_ENDIAN);
-    }
-
-    /** Scale of half h (0: A, 1: B) of block b of a row, for the scalar paths. */
-    private float scale(int row, int b, int h) {
-        if (inTail(b)) {
-            return data.get(LE_FLOAT_LAYOUT, tailBlock(row, b) + 4L * h);
-        }
-        return data.get(LE_FLOAT_LAYOUT, group(row, b / LANES) + 4L * (h * LANES + b % LANES));
     }
 
     @Override
@@ -250,9 +244,9 @@ public final class Q6_KPackedTensor extends PackedTensor {
         float tail = 0f;
         for (int b = groups(cols) * LANES; b < blocks; b++) {
             long block = tailBlock(row, b);
-            ShortVector first = eight(block + 8);
-            ShortVector second = eight(block + 16);
-            ShortVector high = eight(block + 24);
+            ShortVector first = eight(block + 4);
+            ShortVector second = eight(block + 12);
+            ShortVector high = eight(block + 20);
             int xb = x.index(t, b * QK);
             ShortVector pairsA = first.and((short) 0x0f).add(high.lanewise(VectorOperators.LSHL, 4).and((short) 0x30))
                     .sub((short) 32).mul(activations8(x.values, xb))
@@ -267,7 +261,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
                     .reduceLanes(VectorOperators.ADD);
             int sumB = ((IntVector) pairsB.convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0))
                     .reduceLanes(VectorOperators.ADD);
-            tail += x.scale(t, b) * (scale(row, b, 0) * sumA + scale(row, b, 1) * sumB);
+            tail += x.scale(t, b) * (blockHalf(row, b, 0) * sumA + blockHalf(row, b, 1) * sumB);
         }
         return tail;
     }
@@ -292,7 +286,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
                 sumA += (quant(row, b, j) - 32) * x.value(t, b * QK + j);
                 sumB += (quant(row, b, j + 16) - 32) * x.value(t, b * QK + j + 16);
             }
-            sum += x.scale(t, b) * (scale(row, b, 0) * sumA + scale(row, b, 1) * sumB);
+            sum += x.scale(t, b) * (blockHalf(row, b, 0) * sumA + blockHalf(row, b, 1) * sumB);
         }
         return sum;
     }
@@ -307,7 +301,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
         int i = j % 8;
         int[] w = new int[3];
         for (int m = 0; m < 3; m++) {
-            long at = group(row, b / LANES) + 8L * LANES + 2L * LANES * (3 * o + m) + 2L * (b % LANES);
+            long at = group(row, b / LANES) + 4L * LANES + 2L * LANES * (3 * o + m) + 2L * (b % LANES);
             w[m] = data.get(Simd.LE_SHORT, at) & 0xffff;
         }
         return switch (i) {
@@ -334,7 +328,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
 
     /** Values 8o…8o+7 of the group's blocks as floats, value by value, LANES each, from {@code at}. */
     private void storeOctet(long group, int o, float[] out, int at) {
-        long steps = group + 8L * LANES + 6L * o * LANES;
+        long steps = group + 4L * LANES + 6L * o * LANES;
         ShortVector w0 = ShortVector.fromMemorySegment(S_FULL, data, steps, ByteOrder.LITTLE_ENDIAN);
         ShortVector w1 = ShortVector.fromMemorySegment(S_FULL, data, steps + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
         ShortVector w2 = ShortVector.fromMemorySegment(S_FULL, data, steps + 4L * LANES, ByteOrder.LITTLE_ENDIAN);
@@ -349,10 +343,8 @@ public final class Q6_KPackedTensor extends PackedTensor {
                         .or(w2.lanewise(VectorOperators.ASHR, 10).and((short) 0x30)),
                 w2.and((short) 63),
                 w2.lanewise(VectorOperators.ASHR, 6).and((short) 63)};
-        FloatVector scale0 = FloatVector.fromMemorySegment(F, data, group + 4L * (o / 2 * LANES),
-                ByteOrder.LITTLE_ENDIAN);
-        FloatVector scale1 = FloatVector.fromMemorySegment(F, data, group + 4L * (o / 2 * LANES + L),
-                ByteOrder.LITTLE_ENDIAN);
+        FloatVector scale0 = halvesLow(group + 2L * LANES * (o / 2));
+        FloatVector scale1 = halvesHigh(group + 2L * LANES * (o / 2));
         for (int i = 0; i < 8; i++) {
             ShortVector centred = q[i].sub((short) 32);
             ((FloatVector) centred.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
@@ -371,7 +363,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
     @Override
     void dequantizeBlock(int row, int b, float[] out, int outOffset) {
         for (int j = 0; j < QK; j++) {
-            out[outOffset + j] = scale(row, b, j / 16) * (quant(row, b, j) - 32);
+            out[outOffset + j] = blockHalf(row, b, j / 16) * (quant(row, b, j) - 32);
         }
     }
 }

@@ -142,15 +142,22 @@ class PackedTensorTest {
         assertEquals(-1, elsewhere.data().mismatch(copy));
     }
 
-    /** A Q4_K super-block scale whose products with the 6-bit scales leave the f16 range makes the rows unusable. */
+    /** A K-quant super-block scale whose products with the sub-block scales leave the f16 range is reported. */
     @org.junit.jupiter.api.Test
-    void q4kScalesBeyondHalfPrecisionAreReported() {
-        Q4_KTensor source = (Q4_KTensor) source(GGMLType.Q4_K, 2, GROUP, 4);
+    void kQuantScalesBeyondHalfPrecisionAreReported() {
+        Q4_KTensor q4k = (Q4_KTensor) source(GGMLType.Q4_K, 2, GROUP, 4);
         MemorySegment dst = Arena.ofAuto().allocate(GGMLType.Q4_1.byteSize(2L * GROUP));
-        assertTrue(Q4_1PackedTensor.pack(source, dst, 0, 2));
-        source.data().set(Simd.LE_SHORT, 144L + 2, Float.floatToFloat16(2000f)); // dmin of row 0's 2nd super-block
-        assertFalse(Q4_1PackedTensor.pack(source, dst, 0, 1));
-        assertTrue(Q4_1PackedTensor.pack(source, dst, 1, 2));
+        assertTrue(Q4_1PackedTensor.pack(q4k, dst, 0, 2));
+        q4k.data().set(Simd.LE_SHORT, 144L + 2, Float.floatToFloat16(2000f)); // dmin of row 0's 2nd super-block
+        assertFalse(Q4_1PackedTensor.pack(q4k, dst, 0, 1));
+        assertTrue(Q4_1PackedTensor.pack(q4k, dst, 1, 2));
+
+        Q6_KTensor q6k = (Q6_KTensor) source(GGMLType.Q6_K, 2, GROUP, 4);
+        dst = Arena.ofAuto().allocate(Q6_KPackedTensor.byteSize(2, GROUP));
+        assertTrue(Q6_KPackedTensor.pack(q6k, dst, 0, 2));
+        q6k.data().set(Simd.LE_SHORT, 210L + 208, Float.floatToFloat16(1000f)); // d of row 0's 2nd super-block
+        assertFalse(Q6_KPackedTensor.pack(q6k, dst, 0, 1));
+        assertTrue(Q6_KPackedTensor.pack(q6k, dst, 1, 2));
     }
 
     /** The activations carry the same 8-bit values and scales as ggml's Q8_0 quantizer gives the same numbers. */
