@@ -8,6 +8,7 @@ import dev.nemotron4j.kernels.Rope;
 import dev.nemotron4j.model.ModelConfig.MlpKind;
 import dev.nemotron4j.model.ModelConfig.NormKind;
 
+import java.util.Arrays;
 
 /**
  * The decoder-only forward pass shared by every architecture:
@@ -39,6 +40,12 @@ public final class Transformer {
         return weights;
     }
 
+    /**
+     * Prompt rows per pass when only the last logits are wanted: the activation buffers are sized by the longest pass
+     * (about 100 MB at 512 rows on Minitron-8B), and the prompt product is about as fast on 128 rows as on more.
+     */
+    static final int PROMPT_CHUNK = 128;
+
     public InferenceState newState(int contextCapacity) {
         return new InferenceState(config, contextCapacity);
     }
@@ -50,8 +57,14 @@ public final class Transformer {
      */
     public float[] forward(InferenceState state, int[] tokens, boolean allLogits) {
         validate(state, tokens);
-        InferenceState[] rowStates = state.rowsOfSelf(tokens.length);
-        return forwardRows(state.buffers, rowStates, tokens, allLogits ? 0 : tokens.length - 1);
+        int done = 0;
+        while (!allLogits && tokens.length - done > PROMPT_CHUNK) {
+            int[] chunk = Arrays.copyOfRange(tokens, done, done + PROMPT_CHUNK);
+            forwardRows(state.buffers, state.rowsOfSelf(PROMPT_CHUNK), chunk, PROMPT_CHUNK);
+            done += PROMPT_CHUNK;
+        }
+        int[] rest = done == 0 ? tokens : Arrays.copyOfRange(tokens, done, tokens.length);
+        return forwardRows(state.buffers, state.rowsOfSelf(rest.length), rest, allLogits ? 0 : rest.length - 1);
     }
 
     /**
@@ -100,6 +113,9 @@ public final class Transformer {
         }
 
         int rows = n - firstLogitRow;
+        if (rows == 0) {
+            return b.logits;
+        }
         for (int r = 0; r < rows; r++) {
             norm(b.xb, r * dim, b.x, (firstLogitRow + r) * dim, weights.outputNormWeight(), weights.outputNormBias());
         }

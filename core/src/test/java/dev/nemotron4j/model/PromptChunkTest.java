@@ -1,0 +1,46 @@
+package dev.nemotron4j.model;
+
+import dev.nemotron4j.Golden;
+import dev.nemotron4j.model.synth.SynthShape;
+import dev.nemotron4j.model.synth.SynthType;
+import dev.nemotron4j.model.synth.SyntheticModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A prompt longer than {@link Transformer#PROMPT_CHUNK} is evaluated in chunks with the same result as in one pass. */
+class PromptChunkTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void chunkedPromptGivesTheLogitsOfOnePass() {
+        Path file = dir.resolve("tiny.gguf");
+        new SyntheticModel(SynthShape.TINY_NEMOTRON, SynthType.F32, 5).write(file, (done, total) -> { });
+        int[] prompt = new int[Transformer.PROMPT_CHUNK + 72];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = 4 + (i * 31) % 400;
+        }
+        try (Model m = Model.load(file)) {
+            int vocab = m.config().vocabSize();
+            InferenceState whole = m.newState(prompt.length + 1);
+            float[] all = m.transformer().forward(whole, prompt, true);
+            float[] expected = Arrays.copyOfRange(all, (prompt.length - 1) * vocab, prompt.length * vocab);
+
+            InferenceState chunked = m.newState(prompt.length + 1);
+            float[] last = m.transformer().forward(chunked, prompt, false);
+            float diff = Golden.maxAbsDiff(Arrays.copyOf(last, vocab), expected, vocab);
+            assertTrue(diff < 1e-4, "last logits differ by " + diff);
+            assertArrayEquals(whole.tokens(), chunked.tokens());
+
+            float[] nextWhole = m.transformer().forward(whole, new int[] {9}, false).clone();
+            float[] nextChunked = m.transformer().forward(chunked, new int[] {9}, false);
+            assertTrue(Golden.maxAbsDiff(nextChunked, nextWhole, vocab) < 1e-4, "the caches differ");
+        }
+    }
+}
