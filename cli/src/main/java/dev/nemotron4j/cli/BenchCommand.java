@@ -48,7 +48,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "quantize F32/F16/BF16 matrices on load: none, q8_0 or q4_0 (default: ${DEFAULT-VALUE})")
     String quantize;
 
-    @Option(names = "--no-pack", description = "use Q4_0/Q4_1/Q8_0/Q4_K/Q6_K matrices straight from the mapped file (no repacking)")
+    @Option(names = "--no-pack",
+            description = "use Q4_0/Q4_1/Q8_0/Q4_K/Q6_K matrices straight from the mapped file (no repacking)")
     boolean noPack;
 
     @Option(names = "--threads", description = "worker threads (default: all cores)")

@@ -22,8 +22,8 @@ final class ModelOptions {
             description = "quantize F32/F16/BF16 matrices on load: none, q8_0 or q4_0 (default: ${DEFAULT-VALUE})")
     String quantize;
 
-    @Option(names = "--no-pack", description = "use Q4_0/Q4_1/Q8_0/Q4_K/Q6_K matrices straight from the mapped file instead of "
-            + "repacking them on load for the faster decode kernels (quicker load, slower decode)")
+    @Option(names = "--no-pack", description = "use Q4_0/Q4_1/Q8_0/Q4_K/Q6_K matrices straight from the mapped file "
+            + "instead of repacking them on load for the faster decode kernels (quicker load, slower decode)")
     boolean noPack;
 
     Engine load() {

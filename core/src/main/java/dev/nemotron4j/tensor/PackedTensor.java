@@ -99,7 +99,7 @@ public abstract sealed class PackedTensor extends WeightTensor
                     for (int j0 = 0; j0 < steps; j0 += 8) {
                         transpose8(row, g * groupBytes + k0 * blockBytes + headerBytes + j0, blockBytes, eight);
                         for (int j = 0; j < 8; j++) {
-                            LE_LONGS.set(out, g * groupBytes + headerBytes * LANES + (j0 + j) * LANES + k0,
+                            BYTES_AS_LONGS.set(out, g * groupBytes + headerBytes * LANES + (j0 + j) * LANES + k0,
                                     eight[j] ^ flip8);
                         }
                     }
@@ -277,7 +277,10 @@ public abstract sealed class PackedTensor extends WeightTensor
         return Float.float16ToFloat(data.get(Simd.LE_SHORT, pairs + scaleOffset(k)));
     }
 
-    private static final VarHandle LE_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
+    /** Little-endian views of byte arrays, for the packers that convert rows on the heap. */
+    static final VarHandle BYTES_AS_SHORTS = MethodHandles.byteArrayViewVarHandle(short[].class,
+            ByteOrder.LITTLE_ENDIAN);
+    static final VarHandle BYTES_AS_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
             ByteOrder.LITTLE_ENDIAN);
 
     /**
@@ -287,7 +290,7 @@ public abstract sealed class PackedTensor extends WeightTensor
      */
     static void transpose8(byte[] src, int offset, int stride, long[] rows) {
         for (int i = 0; i < 8; i++) {
-            rows[i] = (long) LE_LONGS.get(src, offset + i * stride);
+            rows[i] = (long) BYTES_AS_LONGS.get(src, offset + i * stride);
         }
         for (int i = 0; i < 4; i++) {
             long t = ((rows[i] >>> 32) ^ rows[i + 4]) & 0x00000000FFFFFFFFL;

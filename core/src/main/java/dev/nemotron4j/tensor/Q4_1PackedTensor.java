@@ -8,8 +8,6 @@ import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 import static dev.nemotron4j.tensor.Simd.B_HALF;
@@ -30,8 +28,6 @@ public final class Q4_1PackedTensor extends PackedTensor {
     private static final int BLOCK_BYTES = 20;
     private static final int STEPS = QK / 2;
     private static final int Q4_K_BLOCK_BYTES = 144;
-    private static final VarHandle LE_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
-            ByteOrder.LITTLE_ENDIAN);
 
     private Q4_1PackedTensor(MemorySegment data, int rows, int cols) {
         super(data, rows, cols, BLOCK_BYTES, 4, 0x80);
@@ -60,11 +56,12 @@ public final class Q4_1PackedTensor extends PackedTensor {
     public static boolean pack(Q4_KTensor source, MemorySegment dst, int from, int to) {
         int superBlocks = source.cols() / 256;
         byte[] q4k = new byte[superBlocks * Q4_K_BLOCK_BYTES];
+        MemorySegment heap = MemorySegment.ofArray(q4k);
         boolean[] fits = {true};
         pack((row, into) -> {
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) row * q4k.length, q4k, 0, q4k.length);
             for (int b = 0; b < superBlocks; b++) {
-                fits[0] &= q4kToQ4_1(q4k, b * Q4_K_BLOCK_BYTES, into, b * 8 * BLOCK_BYTES);
+                fits[0] &= q4kToQ4_1(heap, b * Q4_K_BLOCK_BYTES, into, b * 8 * BLOCK_BYTES);
             }
         }, source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80);
         return fits[0];
@@ -75,30 +72,26 @@ public final class Q4_1PackedTensor extends PackedTensor {
      * high ones, value l of a sub-block in byte l; a Q4_1 block keeps value j in byte j's low nibble and j + 16 in its
      * high nibble, so bytes l and l + 16 merge into one, eight at a time.
      */
-    private static boolean q4kToQ4_1(byte[] q4k, int block, byte[] out, int outOffset) {
-        float d = Float.float16ToFloat((short) LE_SHORT.get(q4k, block));
-        float dmin = Float.float16ToFloat((short) LE_SHORT.get(q4k, block + 2));
-        MemorySegment heap = MemorySegment.ofArray(q4k);
+    private static boolean q4kToQ4_1(MemorySegment q4k, int block, byte[] out, int outOffset) {
+        float d = Simd.f16(q4k, block);
+        float dmin = Simd.f16(q4k, block + 2);
         long lowNibbles = 0x0f0f0f0f0f0f0f0fL;
         for (int s = 0; s < 8; s++) {
             int o = outOffset + s * BLOCK_BYTES;
-            LE_SHORT.set(out, o, Float.floatToFloat16(d * Q4_KTensor.scale(heap, block + 4, s)));
-            LE_SHORT.set(out, o + 2, Float.floatToFloat16(-dmin * Q4_KTensor.min(heap, block + 4, s)));
+            BYTES_AS_SHORTS.set(out, o, Float.floatToFloat16(d * Q4_KTensor.scale(q4k, block + 4, s)));
+            BYTES_AS_SHORTS.set(out, o + 2, Float.floatToFloat16(-dmin * Q4_KTensor.min(q4k, block + 4, s)));
             int qs = block + 16 + 32 * (s / 2);
             for (int half = 0; half < 2; half++) {
-                long first = (long) LE_LONGS.get(q4k, qs + 8 * half);
-                long second = (long) LE_LONGS.get(q4k, qs + 16 + 8 * half);
+                long first = q4k.get(Simd.LE_LONG, qs + 8 * half);
+                long second = q4k.get(Simd.LE_LONG, qs + 16 + 8 * half);
                 long merged = s % 2 == 0
                         ? (first & lowNibbles) | (second & lowNibbles) << 4
                         : (first >>> 4 & lowNibbles) | (second & ~lowNibbles);
-                LE_LONGS.set(out, o + 4 + 8 * half, merged);
+                BYTES_AS_LONGS.set(out, o + 4 + 8 * half, merged);
             }
         }
         return Math.abs(d) * 63 <= 65504f && Math.abs(dmin) * 63 <= 65504f;
     }
-
-    private static final VarHandle LE_SHORT = MethodHandles.byteArrayViewVarHandle(short[].class,
-            ByteOrder.LITTLE_ENDIAN);
 
     @Override
     float groupsDot(int row, Q8Activations x, int t) {

@@ -9,8 +9,6 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
@@ -37,10 +35,6 @@ public final class Q6_KPackedTensor extends PackedTensor {
     private static final int SOURCE_BYTES = 210;
     private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
-    private static final VarHandle LE_SHORT = MethodHandles.byteArrayViewVarHandle(short[].class,
-            ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle LE_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
-            ByteOrder.LITTLE_ENDIAN);
 
     private Q6_KPackedTensor(MemorySegment data, int rows, int cols) {
         super(data, rows, cols, BLOCK_BYTES, 4, 0);
@@ -78,7 +72,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) r * q6k.length, q6k, 0, q6k.length);
             for (int b = 0; b < blocks; b++) {
                 int superBlock = b / 8 * SOURCE_BYTES;
-                float d = Float.float16ToFloat((short) LE_SHORT.get(q6k, superBlock + 208));
+                float d = Float.float16ToFloat((short) BYTES_AS_SHORTS.get(q6k, superBlock + 208));
                 fits &= Math.abs(d) * 128 <= 65504f;
                 int scales = superBlock + 192 + 2 * (b % 8);
                 short a = Float.floatToFloat16(d * q6k[scales]);
@@ -105,8 +99,8 @@ public final class Q6_KPackedTensor extends PackedTensor {
         int ql = block + 64 * half + (run % 2) * 32;
         int qh = block + 128 + 32 * half;
         for (int o = 0; o < 4; o++) {
-            long low = (long) LE_LONGS.get(q6k, ql + 8 * o) >>> (4 * (run / 2)) & 0x0F0F0F0F0F0F0F0FL;
-            long high = (long) LE_LONGS.get(q6k, qh + 8 * o) >>> (2 * run) & 0x0303030303030303L;
+            long low = (long) BYTES_AS_LONGS.get(q6k, ql + 8 * o) >>> (4 * (run / 2)) & 0x0F0F0F0F0F0F0F0FL;
+            long high = (long) BYTES_AS_LONGS.get(q6k, qh + 8 * o) >>> (2 * run) & 0x0303030303030303L;
             q[o] = low | high << 4;
         }
     }
@@ -120,25 +114,25 @@ public final class Q6_KPackedTensor extends PackedTensor {
     private static void toLane(byte[] out, int b, short a, short bScale, long[] q) {
         int group = b / LANES * LANES * BLOCK_BYTES;
         int k = b % LANES;
-        LE_SHORT.set(out, group + scaleOffset(k), a);
-        LE_SHORT.set(out, group + 2 * LANES + scaleOffset(k), bScale);
+        BYTES_AS_SHORTS.set(out, group + scaleOffset(k), a);
+        BYTES_AS_SHORTS.set(out, group + 2 * LANES + scaleOffset(k), bScale);
         for (int o = 0; o < 4; o++) {
             long w = q[o];
             int q2 = (int) (w >>> 16) & 63;
             int q5 = (int) (w >>> 40) & 63;
             int step = group + 4 * LANES + 6 * LANES * o + 2 * k;
-            LE_SHORT.set(out, step, (short) ((int) w & 63 | ((int) (w >>> 8) & 63) << 6 | (q2 & 15) << 12));
-            LE_SHORT.set(out, step + 2 * LANES,
+            BYTES_AS_SHORTS.set(out, step, (short) ((int) w & 63 | ((int) (w >>> 8) & 63) << 6 | (q2 & 15) << 12));
+            BYTES_AS_SHORTS.set(out, step + 2 * LANES,
                     (short) ((int) (w >>> 24) & 63 | ((int) (w >>> 32) & 63) << 6 | (q5 & 15) << 12));
-            LE_SHORT.set(out, step + 4 * LANES, (short) ((int) (w >>> 48) & 63 | ((int) (w >>> 56) & 63) << 6
+            BYTES_AS_SHORTS.set(out, step + 4 * LANES, (short) ((int) (w >>> 48) & 63 | ((int) (w >>> 56) & 63) << 6
                     | (q2 >>> 4) << 12 | (q5 >>> 4) << 14));
         }
     }
 
     /** Block b in the tail form at {@code o}. */
     private static void toTailBlock(byte[] out, int o, short a, short bScale, long[] q) {
-        LE_SHORT.set(out, o, a);
-        LE_SHORT.set(out, o + 2, bScale);
+        BYTES_AS_SHORTS.set(out, o, a);
+        BYTES_AS_SHORTS.set(out, o + 2, bScale);
         for (int j = 0; j < 16; j++) {
             out[o + 4 + j] = (byte) ((value(q, j) & 0x0f) | (value(q, j + 16) & 0x0f) << 4);
         }
