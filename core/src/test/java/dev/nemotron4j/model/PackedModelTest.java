@@ -1,15 +1,24 @@
 package dev.nemotron4j.model;
 
+import dev.nemotron4j.formats.TensorEntry;
+import dev.nemotron4j.formats.gguf.GGUFFile;
 import dev.nemotron4j.model.synth.SynthShape;
 import dev.nemotron4j.model.synth.SynthType;
 import dev.nemotron4j.model.synth.SyntheticModel;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.PackedTensor;
+import dev.nemotron4j.tensor.Q6_KTensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -37,10 +46,7 @@ class PackedModelTest {
     void packedModelMatchesMappedModel(String arch, SynthType type) {
         Path file = dir.resolve(arch + "-" + type + ".gguf");
         new SyntheticModel(shape(arch), type, 7).write(file, (done, total) -> { });
-        int[] prompt = new int[24]; // enough vectors for the prompt path (Gemm)
-        for (int i = 0; i < prompt.length; i++) {
-            prompt[i] = 4 + (i * 37) % 500;
-        }
+        int[] prompt = gemmPrompt();
         try (Model mapped = Model.load(file, LoadOptions.DEFAULT.withPack(false));
              Model packed = Model.load(file)) {
             assertInstanceOf(PackedTensor.class, packed.transformer().weights().layers()[0].down());
@@ -69,16 +75,43 @@ class PackedModelTest {
         }
     }
 
+    /**
+     * A Q6_K matrix with a super-block scale whose products leave the f16 range of the packed form (corrupt, or not
+     * from a trained model) is decoded unpacked, and the model still answers.
+     */
+    @Test
+    void kQuantScalesBeyondHalfPrecisionLeaveTheMatrixUnpacked() throws IOException {
+        Path file = dir.resolve("nemotron-q6k-scale.gguf");
+        new SyntheticModel(shape("nemotron"), SynthType.Q4_K_M, 11).write(file, (done, total) -> { });
+        long offset;
+        try (GGUFFile f = GGUFFile.open(file)) {
+            long first = f.tensors().values().stream().mapToLong(t -> t.data().address()).min().orElseThrow();
+            TensorEntry output = f.tensors().get("output.weight");
+            assertEquals(GGMLType.Q6_K, output.type());
+            offset = f.dataOffset() + output.data().address() - first;
+        }
+        ByteBuffer d = ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort(Float.floatToFloat16(1000f));
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            channel.write(d.flip(), offset + 208); // d of the first super-block
+        }
+        int[] prompt = gemmPrompt();
+        try (Model mapped = Model.load(file, LoadOptions.DEFAULT.withPack(false)); Model packed = Model.load(file)) {
+            assertInstanceOf(Q6_KTensor.class, packed.transformer().weights().output());
+            assertInstanceOf(PackedTensor.class, packed.transformer().weights().layers()[0].up());
+            float[] expected = mapped.transformer().forward(mapped.newState(32), prompt, true);
+            float[] got = packed.transformer().forward(packed.newState(32), prompt, true);
+            assertTrue(maxAbsDiff(expected, got) < 5e-3f * maxAbs(expected),
+                    "prompt logits differ by " + maxAbsDiff(expected, got));
+        }
+    }
+
     /** Float matrices quantized on load are packed where they lie (the arena memory the quantizer wrote). */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"Q4_0", "Q8_0"})
     void matricesQuantizedOnLoadArePackedInPlace(LoadOptions.Quantize quantize) {
         Path file = dir.resolve("nemotron-f32-" + quantize + ".gguf");
         new SyntheticModel(shape("nemotron"), SynthType.F32, 3).write(file, (done, total) -> { });
-        int[] prompt = new int[24]; // enough vectors for the prompt path (Gemm)
-        for (int i = 0; i < prompt.length; i++) {
-            prompt[i] = 4 + (i * 37) % 500;
-        }
+        int[] prompt = gemmPrompt();
         LoadOptions options = LoadOptions.quantize(quantize);
         try (Model plain = Model.load(file, options.withPack(false)); Model packed = Model.load(file, options)) {
             assertInstanceOf(PackedTensor.class, packed.transformer().weights().layers()[1].up());
@@ -87,6 +120,15 @@ class PackedModelTest {
             assertTrue(maxAbsDiff(expected, got) < 1e-4f * maxAbs(expected),
                     "prompt logits differ by " + maxAbsDiff(expected, got));
         }
+    }
+
+    /** 24 tokens: enough vectors for the prompt path (Gemm), float products over the packed rows. */
+    private static int[] gemmPrompt() {
+        int[] prompt = new int[24];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = 4 + (i * 37) % 500;
+        }
+        return prompt;
     }
 
     private static float maxAbs(float[] v) {
