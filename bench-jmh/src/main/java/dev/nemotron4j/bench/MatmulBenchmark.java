@@ -5,7 +5,7 @@ import dev.nemotron4j.kernels.Parallel;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.Q4_0PackedTensor;
 import dev.nemotron4j.tensor.Q4_0Tensor;
-import dev.nemotron4j.tensor.Q4_1PackedTensor;
+import dev.nemotron4j.tensor.Q4_KPackedTensor;
 import dev.nemotron4j.tensor.Q4_KTensor;
 import dev.nemotron4j.tensor.Q6_KPackedTensor;
 import dev.nemotron4j.tensor.Q6_KTensor;
@@ -109,9 +109,9 @@ public class MatmulBenchmark {
                 yield Q8_0PackedTensor.of(q.data(), rows, cols);
             }
             case Q4_KTensor q -> {
-                MemorySegment dst = Arena.ofAuto().allocate(GGMLType.Q4_1.byteSize((long) rows * cols), 64);
-                Q4_1PackedTensor.pack(q, dst, 0, rows);
-                yield Q4_1PackedTensor.of(dst, rows, cols);
+                MemorySegment dst = Arena.ofAuto().allocate(Q4_KPackedTensor.byteSize(rows, cols), 64);
+                Q4_KPackedTensor.pack(q, dst, 0, rows);
+                yield Q4_KPackedTensor.of(dst, rows, cols);
             }
             case Q6_KTensor q -> {
                 MemorySegment dst = Arena.ofAuto().allocate(Q6_KPackedTensor.byteSize(rows, cols), 64);

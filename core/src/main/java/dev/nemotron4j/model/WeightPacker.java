@@ -8,6 +8,7 @@ import dev.nemotron4j.tensor.Q4_0PackedTensor;
 import dev.nemotron4j.tensor.Q4_0Tensor;
 import dev.nemotron4j.tensor.Q4_1PackedTensor;
 import dev.nemotron4j.tensor.Q4_1Tensor;
+import dev.nemotron4j.tensor.Q4_KPackedTensor;
 import dev.nemotron4j.tensor.Q4_KTensor;
 import dev.nemotron4j.tensor.Q6_KPackedTensor;
 import dev.nemotron4j.tensor.Q6_KTensor;
@@ -21,7 +22,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Repacks Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices into their {@link PackedTensor} layouts while a model loads, rows
- * in parallel (Q4_K becomes packed Q4_1, one block per sub-block; Q6_K 28-byte blocks of 32 values). A mapped source
+ * in parallel (Q4_K 19-byte blocks of 32 values, for rows of whole groups; Q6_K 28-byte blocks). A mapped source
  * is copied into the model's arena and its pages are then dropped from memory (the file stays mapped for the tensors
  * that are not packed); a source already in memory (quantized on load) is packed in place when the packed form has
  * its size, since packing only moves bytes within a row.
@@ -40,10 +41,11 @@ final class WeightPacker {
             return m;
         }
         MemorySegment source = m.data();
-        GGMLType packedType = m instanceof Q4_KTensor ? GGMLType.Q4_1 : m.type();
-        long bytes = m instanceof Q6_KTensor
-                ? Q6_KPackedTensor.byteSize(m.rows(), m.cols())
-                : packedType.byteSize(m.cols()) * m.rows();
+        long bytes = switch (m.type()) {
+            case Q4_K -> Q4_KPackedTensor.byteSize(m.rows(), m.cols());
+            case Q6_K -> Q6_KPackedTensor.byteSize(m.rows(), m.cols());
+            default -> m.type().byteSize(m.cols()) * m.rows();
+        };
         long sourceBytes = m.type().byteSize(m.cols()) * m.rows();
         boolean inPlace = bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
         MemorySegment dst = inPlace ? source : NativeMemory.allocate(arena, bytes);
@@ -52,11 +54,7 @@ final class WeightPacker {
             switch (m) {
                 case Q4_0Tensor q -> Q4_0PackedTensor.pack(q, dst, from, to);
                 case Q4_1Tensor q -> Q4_1PackedTensor.pack(q, dst, from, to);
-                case Q4_KTensor q -> {
-                    if (!Q4_1PackedTensor.pack(q, dst, from, to)) {
-                        usable.set(false);
-                    }
-                }
+                case Q4_KTensor q -> Q4_KPackedTensor.pack(q, dst, from, to);
                 case Q6_KTensor q -> {
                     if (!Q6_KPackedTensor.pack(q, dst, from, to)) {
                         usable.set(false);
@@ -66,14 +64,15 @@ final class WeightPacker {
             }
         });
         if (!usable.get()) {
-            return m; // a K-quant scale beyond f16 (never in a trained model): decode it unpacked
+            return m; // a Q6_K scale beyond f16 (never in a trained model): decode it unpacked
         }
         if (source.isMapped()) {
             source.asSlice(0, sourceBytes).unload();
         }
-        return switch (packedType) {
+        return switch (m.type()) {
             case Q4_0 -> Q4_0PackedTensor.of(dst, m.rows(), m.cols());
             case Q4_1 -> Q4_1PackedTensor.of(dst, m.rows(), m.cols());
+            case Q4_K -> Q4_KPackedTensor.of(dst, m.rows(), m.cols());
             case Q6_K -> Q6_KPackedTensor.of(dst, m.rows(), m.cols());
             default -> Q8_0PackedTensor.of(dst, m.rows(), m.cols());
         };
@@ -81,6 +80,6 @@ final class WeightPacker {
 
     private static boolean packable(WeightTensor m) {
         return m instanceof Q4_0Tensor || m instanceof Q4_1Tensor || m instanceof Q8_0Tensor
-                || m instanceof Q4_KTensor || m instanceof Q6_KTensor;
+                || m instanceof Q4_KTensor q && Q4_KPackedTensor.packs(q.cols()) || m instanceof Q6_KTensor;
     }
 }

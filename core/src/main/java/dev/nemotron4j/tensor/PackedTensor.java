@@ -23,15 +23,16 @@ import static dev.nemotron4j.tensor.Simd.L;
  * blocks without any horizontal sum, and converts to float once per group (block scales are per lane too). That takes
  * a fraction of the vector instructions per weight of the float path, which is what bounds decoding on a few cores.
  * For Q4_0, Q4_1 and Q8_0 the bytes per block are those of the source format, so the packed copy replaces the mapped
- * one in memory; Q4_K and Q6_K, converted at load, take 20 and 28 bytes per 32 values against their 18 and 26.25.
+ * one in memory; Q4_K and Q6_K, converted at load, take 19 and 28 bytes per 32 values against their 18 and 26.25.
  *
  * <p>A group starts with its {@code LANES} f16 block scales, as pairs: 32-bit word i holds the scale of block i in its
  * low half and that of block i + LANES/2 in its high half, which is the order the float lanes take them in. Blocks
  * after the last whole group (the tail, e.g. 8 of the 360 blocks of an 11520-wide row) follow in the source format.
- * Q6_K, converted from its super-blocks at load, has its own layout of the values ({@link Q6_KPackedTensor}).
+ * Q4_K and Q6_K, converted from their super-blocks at load, have headers of their own ({@link Q4_KPackedTensor},
+ * {@link Q6_KPackedTensor}).
  */
 public abstract sealed class PackedTensor extends WeightTensor
-        permits Q4_0PackedTensor, Q4_1PackedTensor, Q6_KPackedTensor, Q8_0PackedTensor {
+        permits Q4_0PackedTensor, Q4_1PackedTensor, Q4_KPackedTensor, Q6_KPackedTensor, Q8_0PackedTensor {
     /** Sixteen shorts / bytes: half a block, the unit of the tail blocks. */
     static final VectorSpecies<Short> S_HALF = ShortVector.SPECIES_256;
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
@@ -84,7 +85,6 @@ public abstract sealed class PackedTensor extends WeightTensor
         byte[] row = new byte[rowBytes];
         byte[] out = new byte[rowBytes];
         long[] eight = new long[8];
-        long flip8 = (flip & 0xffL) * 0x0101010101010101L;
         for (int r = from; r < to; r++) {
             source.read(r, row);
             for (int b = 0; b < packed; b++) {
@@ -94,19 +94,31 @@ public abstract sealed class PackedTensor extends WeightTensor
                     out[half + 1] = row[b * blockBytes + h + 1];
                 }
             }
-            for (int g = 0; g < packed / LANES; g++) {
-                for (int k0 = 0; k0 < LANES; k0 += 8) {
-                    for (int j0 = 0; j0 < steps; j0 += 8) {
-                        transpose8(row, g * groupBytes + k0 * blockBytes + headerBytes + j0, blockBytes, eight);
-                        for (int j = 0; j < 8; j++) {
-                            BYTES_AS_LONGS.set(out, g * groupBytes + headerBytes * LANES + (j0 + j) * LANES + k0,
-                                    eight[j] ^ flip8);
-                        }
+            transposeSteps(row, packed / LANES, blockBytes, steps, flip, out, eight);
+            System.arraycopy(row, packed * blockBytes, out, packed * blockBytes, (blocks - packed) * blockBytes);
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * rowBytes, rowBytes);
+        }
+    }
+
+    /**
+     * Moves bytes j = 0 … steps−1 after the header of each block of the first {@code groups} groups of {@code row}
+     * (blocks of {@code blockBytes}, the header first) to step j, lane k of {@code out} (groups of the same size, the
+     * headers of all LANES blocks first), xor {@code flip}; {@code eight} is scratch.
+     */
+    static void transposeSteps(byte[] row, int groups, int blockBytes, int steps, int flip, byte[] out, long[] eight) {
+        int groupBytes = blockBytes * LANES;
+        int headerBytes = blockBytes - steps;
+        long flip8 = (flip & 0xffL) * 0x0101010101010101L;
+        for (int g = 0; g < groups; g++) {
+            for (int k0 = 0; k0 < LANES; k0 += 8) {
+                for (int j0 = 0; j0 < steps; j0 += 8) {
+                    transpose8(row, g * groupBytes + k0 * blockBytes + headerBytes + j0, blockBytes, eight);
+                    for (int j = 0; j < 8; j++) {
+                        BYTES_AS_LONGS.set(out, g * groupBytes + headerBytes * LANES + (j0 + j) * LANES + k0,
+                                eight[j] ^ flip8);
                     }
                 }
             }
-            System.arraycopy(row, packed * blockBytes, out, packed * blockBytes, (blocks - packed) * blockBytes);
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * rowBytes, rowBytes);
         }
     }
 

@@ -7,7 +7,6 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import static dev.nemotron4j.tensor.Simd.B_HALF;
@@ -17,17 +16,15 @@ import static dev.nemotron4j.tensor.Simd.L;
 import static dev.nemotron4j.tensor.Simd.S_FULL;
 
 /**
- * {@link Q4_1Tensor Q4_1} {@link PackedTensor packed} for decode, and the form {@link Q4_KTensor Q4_K} takes at load:
- * a Q4_K sub-block of 32 values is a Q4_1 block with d = d·scale and m = −dmin·min (rounded to f16, a relative
- * 2⁻¹² of each). A group of LANES blocks is 20·LANES bytes: the LANES f16 scales d (in pairs), the LANES f16 minimums
- * m (in pairs), then 16 steps exactly as {@link Q4_0PackedTensor Q4_0}'s. With unsigned nibbles u, a value is
+ * {@link Q4_1Tensor Q4_1} {@link PackedTensor packed} for decode. A group of LANES blocks is 20·LANES bytes: the
+ * LANES f16 scales d (in pairs), the LANES f16 minimums m (in pairs), then 16 steps exactly as
+ * {@link Q4_0PackedTensor Q4_0}'s. With unsigned nibbles u, a value is
  * d·u + m, and a block's dot product with activations of scale e is
  * e·(d·Σ (u − 8)·q + (8d + m)·Σ q): Q4_0's exact integer sum, plus the activations' block sums.
  */
 public final class Q4_1PackedTensor extends PackedTensor {
     private static final int BLOCK_BYTES = 20;
     private static final int STEPS = QK / 2;
-    private static final int Q4_K_BLOCK_BYTES = 144;
 
     private Q4_1PackedTensor(MemorySegment data, int rows, int cols) {
         super(data, rows, cols, BLOCK_BYTES, 4, 0x80);
@@ -46,51 +43,6 @@ public final class Q4_1PackedTensor extends PackedTensor {
     /** Packs rows [from, to) of {@code source} into {@code dst}, which may be the source's own memory. */
     public static void pack(Q4_1Tensor source, MemorySegment dst, int from, int to) {
         pack(rowsOf(source), source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80);
-    }
-
-    /**
-     * Converts rows [from, to) of {@code source} to Q4_1 blocks and packs them into {@code dst} (Q4_1-sized). Returns
-     * false if a sub-block's scale or minimum, multiplied by its super-block's d or dmin, does not fit an f16 (d or
-     * dmin above 65504/63, which no trained model has); the packed rows are then not usable.
-     */
-    public static boolean pack(Q4_KTensor source, MemorySegment dst, int from, int to) {
-        int superBlocks = source.cols() / 256;
-        byte[] q4k = new byte[superBlocks * Q4_K_BLOCK_BYTES];
-        MemorySegment heap = MemorySegment.ofArray(q4k);
-        boolean[] fits = {true};
-        pack((row, into) -> {
-            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) row * q4k.length, q4k, 0, q4k.length);
-            for (int b = 0; b < superBlocks; b++) {
-                fits[0] &= q4kToQ4_1(heap, b * Q4_K_BLOCK_BYTES, into, b * 8 * BLOCK_BYTES);
-            }
-        }, source.cols(), dst, from, to, BLOCK_BYTES, STEPS, 0x80);
-        return fits[0];
-    }
-
-    /**
-     * The eight Q4_1 blocks of a Q4_K super-block. Sub-block 2g takes the low nibbles of qs[32g…32g+31] and 2g+1 the
-     * high ones, value l of a sub-block in byte l; a Q4_1 block keeps value j in byte j's low nibble and j + 16 in its
-     * high nibble, so bytes l and l + 16 merge into one, eight at a time.
-     */
-    private static boolean q4kToQ4_1(MemorySegment q4k, int block, byte[] out, int outOffset) {
-        float d = Simd.f16(q4k, block);
-        float dmin = Simd.f16(q4k, block + 2);
-        long lowNibbles = 0x0f0f0f0f0f0f0f0fL;
-        for (int s = 0; s < 8; s++) {
-            int o = outOffset + s * BLOCK_BYTES;
-            BYTES_AS_SHORTS.set(out, o, Float.floatToFloat16(d * Q4_KTensor.scale(q4k, block + 4, s)));
-            BYTES_AS_SHORTS.set(out, o + 2, Float.floatToFloat16(-dmin * Q4_KTensor.min(q4k, block + 4, s)));
-            int qs = block + 16 + 32 * (s / 2);
-            for (int half = 0; half < 2; half++) {
-                long first = q4k.get(Simd.LE_LONG, qs + 8 * half);
-                long second = q4k.get(Simd.LE_LONG, qs + 16 + 8 * half);
-                long merged = s % 2 == 0
-                        ? (first & lowNibbles) | (second & lowNibbles) << 4
-                        : (first >>> 4 & lowNibbles) | (second & ~lowNibbles);
-                BYTES_AS_LONGS.set(out, o + 4 + 8 * half, merged);
-            }
-        }
-        return Math.abs(d) * 63 <= 65504f && Math.abs(dmin) * 63 <= 65504f;
     }
 
     @Override

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The packed Q4_0/Q4_1/Q8_0 layouts (and Q4_K, packed as Q4_1) against the formats they come from: same values, the
+ * The packed Q4_0/Q4_1/Q8_0/Q4_K/Q6_K layouts against the formats they come from: same values, the
  * integer kernel against its scalar reference, and both against the float dot product within what 8-bit activations
  * cost.
  */
@@ -37,8 +37,8 @@ class PackedTensorTest {
                 yield Q4_1PackedTensor.of(dst, rows, cols);
             }
             case Q4_KTensor q -> {
-                Q4_1PackedTensor.pack(q, dst, 0, rows);
-                yield Q4_1PackedTensor.of(dst, rows, cols);
+                Q4_KPackedTensor.pack(q, dst, 0, rows);
+                yield Q4_KPackedTensor.of(dst, rows, cols);
             }
             case Q6_KTensor q -> {
                 Q6_KPackedTensor.pack(q, dst, 0, rows);
@@ -54,7 +54,7 @@ class PackedTensorTest {
     private static PackedTensor pack(WeightTensor source) {
         long values = (long) source.rows() * source.cols();
         long bytes = switch (source.type()) {
-            case Q4_K -> GGMLType.Q4_1.byteSize(values);
+            case Q4_K -> Q4_KPackedTensor.byteSize(source.rows(), source.cols());
             case Q6_K -> Q6_KPackedTensor.byteSize(source.rows(), source.cols());
             default -> source.type().byteSize(values);
         };
@@ -70,16 +70,16 @@ class PackedTensorTest {
         return x;
     }
 
-    /** Whole groups only, and whole groups followed by a tail of 8 blocks (as an 11520-wide row has). */
+    /** Whole groups only, and whole groups followed by a tail of 8 blocks (as an 11520-wide row has; not Q4_K). */
     @ParameterizedTest(name = "{0} cols = groups·{1} + {2}")
     @CsvSource({"Q4_0, 1, 0", "Q4_0, 2, 0", "Q4_0, 1, 256", "Q8_0, 1, 0", "Q8_0, 2, 0", "Q8_0, 2, 256",
-            "Q4_1, 1, 0", "Q4_1, 2, 256", "Q4_K, 1, 0", "Q4_K, 2, 256", "Q6_K, 1, 0", "Q6_K, 2, 256"})
+            "Q4_1, 1, 0", "Q4_1, 2, 256", "Q4_K, 1, 0", "Q4_K, 2, 0", "Q6_K, 1, 0", "Q6_K, 2, 256"})
     void packedMatchesSource(GGMLType type, int groups, int tail) {
         int cols = groups * GROUP + tail;
         int rows = 7;
         WeightTensor source = source(type, rows, cols, 11);
         PackedTensor packed = pack(source);
-        assertEquals(type == GGMLType.Q4_K ? GGMLType.Q4_1 : type, packed.type());
+        assertEquals(type, packed.type());
         float[] expected = new float[cols];
         float[] got = new float[cols];
         float[] stored = new float[cols];
@@ -92,17 +92,18 @@ class PackedTensorTest {
             for (float v : expected) {
                 rowMax = Math.max(rowMax, Math.abs(v));
             }
-            // Q4_K's sub-block scale s and minimum m are rounded to f16 products: a value s·u − m (u ≤ 15) moves by
-            // at most 2^-11·(15·s + m), and 15·s + m is at most three times the largest magnitude of the sub-block.
             for (int c = 0; c < cols; c++) {
-                // Q6_K's scales d·scale are rounded to f16 too, and a value is scale·(q − 32): 2^-11 of it.
+                // Q4_K takes d·scale·u − dmin·min in one rounding (a fused multiply-add) where the source takes two.
+                // Q6_K's scales d·scale are rounded to f16, and a value is scale·(q − 32): 2^-11 of it.
                 float tolerance = switch (type) {
-                    case Q4_K -> 3 * 0x1p-11f * rowMax;
+                    case Q4_K -> 0x1p-22f * rowMax;
                     case Q6_K -> 0x1p-11f * Math.abs(expected[c]);
                     default -> 0f;
                 };
                 assertEquals(expected[c], got[c], tolerance, "row " + r + " column " + c);
-                assertEquals(got[order[c]], stored[c], 0f, "row " + r + " stored position " + c);
+                // Q4_K's stored form takes a high nibble as (u − 8)·d + (8d + m), where the sum 8d + m rounds once more.
+                float storedTolerance = type == GGMLType.Q4_K ? 0x1p-22f * rowMax : 0f;
+                assertEquals(got[order[c]], stored[c], storedTolerance, "row " + r + " stored position " + c);
             }
         }
 
@@ -142,18 +143,11 @@ class PackedTensorTest {
         assertEquals(-1, elsewhere.data().mismatch(copy));
     }
 
-    /** A K-quant super-block scale whose products with the sub-block scales leave the f16 range is reported. */
+    /** A Q6_K super-block scale whose products with the sub-block scales leave the f16 range is reported. */
     @org.junit.jupiter.api.Test
-    void kQuantScalesBeyondHalfPrecisionAreReported() {
-        Q4_KTensor q4k = (Q4_KTensor) source(GGMLType.Q4_K, 2, GROUP, 4);
-        MemorySegment dst = Arena.ofAuto().allocate(GGMLType.Q4_1.byteSize(2L * GROUP));
-        assertTrue(Q4_1PackedTensor.pack(q4k, dst, 0, 2));
-        q4k.data().set(Simd.LE_SHORT, 144L + 2, Float.floatToFloat16(2000f)); // dmin of row 0's 2nd super-block
-        assertFalse(Q4_1PackedTensor.pack(q4k, dst, 0, 1));
-        assertTrue(Q4_1PackedTensor.pack(q4k, dst, 1, 2));
-
+    void q6_KScalesBeyondHalfPrecisionAreReported() {
         Q6_KTensor q6k = (Q6_KTensor) source(GGMLType.Q6_K, 2, GROUP, 4);
-        dst = Arena.ofAuto().allocate(Q6_KPackedTensor.byteSize(2, GROUP));
+        MemorySegment dst = Arena.ofAuto().allocate(Q6_KPackedTensor.byteSize(2, GROUP));
         assertTrue(Q6_KPackedTensor.pack(q6k, dst, 0, 2));
         q6k.data().set(Simd.LE_SHORT, 210L + 208, Float.floatToFloat16(1000f)); // d of row 0's 2nd super-block
         assertFalse(Q6_KPackedTensor.pack(q6k, dst, 0, 1));

@@ -1,0 +1,250 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+import static dev.nemotron4j.tensor.Simd.B_HALF;
+import static dev.nemotron4j.tensor.Simd.F;
+import static dev.nemotron4j.tensor.Simd.I;
+import static dev.nemotron4j.tensor.Simd.L;
+import static dev.nemotron4j.tensor.Simd.S_FULL;
+
+/**
+ * {@link Q4_KTensor Q4_K} {@link PackedTensor packed} for decode, 19 bytes per 32 values against Q4_K's 18. Each
+ * sub-block of 32 values is a block of unsigned nibbles u with value d·scale·u − dmin·min, where d and dmin belong to
+ * its super-block of eight. A group of LANES blocks (LANES/8 whole super-blocks) is 19·LANES bytes:
+ * <pre>
+ *   d of each super-block, then −dmin of each, as f32       LANES bytes
+ *   the 6-bit scale of each block, one byte per block      LANES bytes
+ *   the 6-bit min of each block, one byte per block        LANES bytes
+ *   16 steps exactly as {@link Q4_0PackedTensor Q4_0}'s      16·LANES bytes
+ * </pre>
+ * so a block is the Q4_1 block d·scale, m = −dmin·min, taken exactly, and decodes as {@link Q4_1PackedTensor}'s
+ * does: e·(d·Σ (u − 8)·q + (8d + m)·Σ q). One float load and a lane shuffle spread the super-block numbers over
+ * the blocks. Rows must be whole groups ({@link #packs}): every Q4_K matrix of the supported models is.
+ */
+public final class Q4_KPackedTensor extends PackedTensor {
+    private static final int BLOCK_BYTES = 19;
+    private static final int HEADER_BYTES = 3;
+    private static final int STEPS = QK / 2;
+    private static final int SOURCE_BYTES = 144;
+    /** Sub-blocks per super-block. */
+    private static final int SUB = 8;
+    private static final VarHandle BYTES_AS_FLOATS = MethodHandles.byteArrayViewVarHandle(float[].class,
+            ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED
+            .withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Float lane i of the low / high half of a group's blocks takes d (or −dmin) of its block's super-block. */
+    private static final VectorShuffle<Float> D_LOW = VectorShuffle.fromOp(F, i -> i / SUB);
+    private static final VectorShuffle<Float> D_HIGH = VectorShuffle.fromOp(F, i -> (L + i) / SUB);
+    private static final VectorShuffle<Float> M_LOW = VectorShuffle.fromOp(F, i -> LANES / SUB + i / SUB);
+    private static final VectorShuffle<Float> M_HIGH = VectorShuffle.fromOp(F, i -> LANES / SUB + (L + i) / SUB);
+
+    private Q4_KPackedTensor(MemorySegment data, int rows, int cols) {
+        super(data, rows, cols, BLOCK_BYTES, HEADER_BYTES, 0x80);
+    }
+
+    @Override
+    public GGMLType type() {
+        return GGMLType.Q4_K;
+    }
+
+    /** A view of bytes {@link #pack} wrote. */
+    public static Q4_KPackedTensor of(MemorySegment data, int rows, int cols) {
+        return new Q4_KPackedTensor(data, rows, cols);
+    }
+
+    /** Whether rows of {@code cols} values are whole groups, which this layout needs. */
+    public static boolean packs(int cols) {
+        return cols % (QK * LANES) == 0;
+    }
+
+    /** Bytes the packed form of a rows × cols matrix takes. */
+    public static long byteSize(int rows, int cols) {
+        return (long) rows * (cols / QK) * BLOCK_BYTES;
+    }
+
+    /** Converts rows [from, to) of {@code source}, whose rows must be whole groups ({@link #packs}), into {@code dst}. */
+    public static void pack(Q4_KTensor source, MemorySegment dst, int from, int to) {
+        int cols = source.cols();
+        if (!packs(cols)) {
+            throw new IllegalArgumentException("rows of " + cols + " values are not whole groups of " + QK * LANES);
+        }
+        int superBlocks = cols / (QK * SUB);
+        int blocks = cols / QK;
+        byte[] q4k = new byte[superBlocks * SOURCE_BYTES];
+        MemorySegment heap = MemorySegment.ofArray(q4k);
+        byte[] blocksWithNibbles = new byte[blocks * BLOCK_BYTES]; // what transposeSteps reads: headers unused
+        byte[] out = new byte[blocks * BLOCK_BYTES];
+        long[] eight = new long[8];
+        for (int r = from; r < to; r++) {
+            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) r * q4k.length, q4k, 0, q4k.length);
+            for (int sb = 0; sb < superBlocks; sb++) {
+                int block = sb * SOURCE_BYTES;
+                int first = sb * SUB;
+                int group = first / LANES * LANES * BLOCK_BYTES;
+                int k = first % LANES;
+                BYTES_AS_FLOATS.set(out, group + 4 * (k / SUB), Simd.f16(heap, block));
+                BYTES_AS_FLOATS.set(out, group + LANES / 2 + 4 * (k / SUB), -Simd.f16(heap, block + 2));
+                for (int s = 0; s < SUB; s++) {
+                    out[group + LANES + k + s] = (byte) Q4_KTensor.scale(heap, block + 4, s);
+                    out[group + 2 * LANES + k + s] = (byte) Q4_KTensor.min(heap, block + 4, s);
+                    mergeNibbles(heap, block, s, blocksWithNibbles, (first + s) * BLOCK_BYTES + HEADER_BYTES);
+                }
+            }
+            transposeSteps(blocksWithNibbles, blocks / LANES, BLOCK_BYTES, STEPS, 0x80, out, eight);
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * out.length, out.length);
+        }
+    }
+
+    /**
+     * Sub-block s of the Q4_K super-block at {@code block} as a Q4_1 block's 16 bytes: sub-block 2g takes the low
+     * nibbles of qs[32g…32g+31] and 2g+1 the high ones, value l in byte l; a Q4_1 block keeps value j in byte j's low
+     * nibble and j + 16 in its high nibble, so bytes l and l + 16 merge into one, eight at a time.
+     */
+    private static void mergeNibbles(MemorySegment q4k, int block, int s, byte[] out, int o) {
+        long lowNibbles = 0x0f0f0f0f0f0f0f0fL;
+        int qs = block + 16 + 32 * (s / 2);
+        for (int half = 0; half < 2; half++) {
+            long first = q4k.get(Simd.LE_LONG, qs + 8 * half);
+            long second = q4k.get(Simd.LE_LONG, qs + 16 + 8 * half);
+            long merged = s % 2 == 0
+                    ? (first & lowNibbles) | (second & lowNibbles) << 4
+                    : (first >>> 4 & lowNibbles) | (second & ~lowNibbles);
+            BYTES_AS_LONGS.set(out, o + 8 * half, merged);
+        }
+    }
+
+    /** Q4_1's kernel with the block scales and minimums formed from the header (vector ops written out, as there). */
+    @Override
+    float groupsDot(int row, Q8Activations x, int t) {
+        int groups = groups(cols);
+        int blocks = cols / QK;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        for (int g = 0; g < groups; g++) {
+            long group = group(row, g);
+            int xs = t * blocks + g * LANES;
+            int xg = t * cols + g * QK * LANES;
+            ShortVector sum = ShortVector.fromArray(S_FULL, x.lowOffsets, xs);
+            for (int j = 0; j < STEPS; j++) { // Q4_0's step loop (see there why it is not shared)
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
+                                group + (long) HEADER_BYTES * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2S, S_FULL, 0);
+                sum = sum.add(q.and((short) 0x0f).mul(activations(x.values, xg + j * LANES)))
+                        .add(q.lanewise(VectorOperators.ASHR, 4)
+                                .mul(activations(x.values, xg + (j + STEPS) * LANES)));
+            }
+            FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            FloatVector d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            FloatVector c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0)));
+            FloatVector c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1)));
+            acc0 = c0.fma(FloatVector.fromArray(F, x.sums, xs), acc0);
+            acc1 = c1.fma(FloatVector.fromArray(F, x.sums, xs + L), acc1);
+            acc0 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, xs)), acc0);
+            acc1 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, xs + L)), acc1);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Rows are whole groups. */
+    @Override
+    float tailDot(int row, Q8Activations x, int t) {
+        return 0f;
+    }
+
+    @Override
+    float dotScalar(int row, Q8Activations x, int t) {
+        float sum = 0f;
+        for (int b = 0; b < cols / QK; b++) {
+            int weighted = 0;
+            int plain = 0;
+            for (int j = 0; j < STEPS; j++) {
+                int q = sourceByte(row, b, j);
+                weighted += (q & 0x0f) * x.value(t, b * QK + j) + (q >>> 4) * x.value(t, b * QK + j + STEPS);
+                plain += x.value(t, b * QK + j) + x.value(t, b * QK + j + STEPS);
+            }
+            sum += x.scale(t, b) * (scale(row, b) * weighted + minimum(row, b) * plain);
+        }
+        return sum;
+    }
+
+    /** d·scale of block b of a row, for the scalar paths. */
+    private float scale(int row, int b) {
+        long group = group(row, b / LANES);
+        int k = b % LANES;
+        return data.get(LE_FLOAT, group + 4L * (k / SUB)) * data.get(ValueLayout.JAVA_BYTE, group + LANES + k);
+    }
+
+    /** −dmin·min of block b of a row, for the scalar paths. */
+    private float minimum(int row, int b) {
+        long group = group(row, b / LANES);
+        int k = b % LANES;
+        return data.get(LE_FLOAT, group + LANES / 2 + 4L * (k / SUB))
+                * data.get(ValueLayout.JAVA_BYTE, group + 2L * LANES + k);
+    }
+
+    /** Low nibbles give u, high ones u − 8 (see {@link Q4_0PackedTensor}), so those take 8d + m as their offset. */
+    @Override
+    public void dequantizeRowStored(int row, float[] out, int outOffset) {
+        for (int g = 0; g < groups(cols); g++) {
+            long group = group(row, g);
+            FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            FloatVector d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            FloatVector m0 = superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0));
+            FloatVector m1 = superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1));
+            FloatVector c0 = d0.mul(8f).add(m0);
+            FloatVector c1 = d1.mul(8f).add(m1);
+            for (int j = 0; j < STEPS; j++) {
+                ByteVector q = ByteVector.fromMemorySegment(B_HALF, data,
+                        group + (long) HEADER_BYTES * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN);
+                IntVector v0 = (IntVector) q.convertShape(VectorOperators.B2I, I, 0);
+                IntVector v1 = (IntVector) q.convertShape(VectorOperators.B2I, I, 1);
+                int o = outOffset + g * QK * LANES + j * 2 * LANES;
+                ((FloatVector) v0.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d0, m0).intoArray(out, o);
+                ((FloatVector) v1.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d1, m1).intoArray(out, o + L);
+                ((FloatVector) v0.lanewise(VectorOperators.ASHR, 4).convert(VectorOperators.I2F, 0)).fma(d0, c0)
+                        .intoArray(out, o + LANES);
+                ((FloatVector) v1.lanewise(VectorOperators.ASHR, 4).convert(VectorOperators.I2F, 0)).fma(d1, c1)
+                        .intoArray(out, o + LANES + L);
+            }
+        }
+    }
+
+    /** The same order as {@link Q4_0PackedTensor}'s: both keep value j and j + 16 of a block in one byte. */
+    @Override
+    int[] storedOrder(int cols) {
+        return Q4_0PackedTensor.nibbleOrder(cols);
+    }
+
+    @Override
+    void dequantizeBlock(int row, int b, float[] out, int outOffset) {
+        float d = scale(row, b);
+        float m = minimum(row, b);
+        for (int j = 0; j < STEPS; j++) {
+            int q = sourceByte(row, b, j);
+            out[outOffset + j] = d * (q & 0x0f) + m;
+            out[outOffset + j + STEPS] = d * (q >>> 4) + m;
+        }
+    }
+}
