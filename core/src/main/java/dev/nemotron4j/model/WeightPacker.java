@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Repacks Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices into their {@link PackedTensor} layouts while a model loads, rows
- * in parallel (Q4_K 19-byte blocks of 32 values, for rows of whole groups; Q6_K 28-byte blocks). A mapped source
+ * in parallel (Q4_K 19-byte blocks of 32 values, Q6_K 28-byte ones). A mapped source
  * is copied into the model's arena and its pages are then dropped from memory (the file stays mapped for the tensors
  * that are not packed); a source already in memory (quantized on load) is packed in place when the packed form has
  * its size, since packing only moves bytes within a row.
@@ -80,6 +80,6 @@ final class WeightPacker {
 
     private static boolean packable(WeightTensor m) {
         return m instanceof Q4_0Tensor || m instanceof Q4_1Tensor || m instanceof Q8_0Tensor
-                || m instanceof Q4_KTensor q && Q4_KPackedTensor.packs(q.cols()) || m instanceof Q6_KTensor;
+                || m instanceof Q4_KTensor || m instanceof Q6_KTensor;
     }
 }

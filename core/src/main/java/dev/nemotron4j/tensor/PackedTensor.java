@@ -49,7 +49,12 @@ public abstract sealed class PackedTensor extends WeightTensor
     private final int flip;
 
     PackedTensor(MemorySegment data, int rows, int cols, int blockBytes, int headerBytes, int flip) {
-        super(data, rows, cols, (long) cols / QK * blockBytes);
+        this(data, rows, cols, blockBytes, headerBytes, flip, (long) cols / QK * blockBytes);
+    }
+
+    /** A layout whose tail blocks take other than {@code blockBytes} each, in rows of {@code rowBytes}. */
+    PackedTensor(MemorySegment data, int rows, int cols, int blockBytes, int headerBytes, int flip, long rowBytes) {
+        super(data, rows, cols, rowBytes);
         this.blockBytes = blockBytes;
         this.groupBytes = (long) blockBytes * LANES;
         this.headerBytes = headerBytes;

@@ -31,7 +31,8 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  * </pre>
  * so a block is the Q4_1 block d·scale, m = −dmin·min, taken exactly, and decodes as {@link Q4_1PackedTensor}'s
  * does: e·(d·Σ (u − 8)·q + (8d + m)·Σ q). One float load and a lane shuffle spread the super-block numbers over
- * the blocks. Rows must be whole groups ({@link #packs}): every Q4_K matrix of the supported models is.
+ * the blocks. The super-blocks after the last whole group (the tail, e.g. the last of an 11520-wide row's 45) stay
+ * as Q4_K has them, 144 bytes each.
  */
 public final class Q4_KPackedTensor extends PackedTensor {
     private static final int BLOCK_BYTES = 19;
@@ -51,7 +52,12 @@ public final class Q4_KPackedTensor extends PackedTensor {
     private static final VectorShuffle<Float> M_HIGH = VectorShuffle.fromOp(F, i -> LANES / SUB + (L + i) / SUB);
 
     private Q4_KPackedTensor(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols, BLOCK_BYTES, HEADER_BYTES, 0x80);
+        super(data, rows, cols, BLOCK_BYTES, HEADER_BYTES, 0x80, rowBytes(cols));
+    }
+
+    private static long rowBytes(int cols) {
+        int packed = groups(cols) * LANES;
+        return (long) packed * BLOCK_BYTES + (long) (cols / QK - packed) / SUB * SOURCE_BYTES;
     }
 
     @Override
@@ -64,32 +70,25 @@ public final class Q4_KPackedTensor extends PackedTensor {
         return new Q4_KPackedTensor(data, rows, cols);
     }
 
-    /** Whether rows of {@code cols} values are whole groups, which this layout needs. */
-    public static boolean packs(int cols) {
-        return cols % (QK * LANES) == 0;
-    }
-
     /** Bytes the packed form of a rows × cols matrix takes. */
     public static long byteSize(int rows, int cols) {
-        return (long) rows * (cols / QK) * BLOCK_BYTES;
+        return rows * rowBytes(cols);
     }
 
-    /** Converts rows [from, to) of {@code source}, whose rows must be whole groups ({@link #packs}), into {@code dst}. */
+    /** Converts rows [from, to) of {@code source} into {@code dst}. */
     public static void pack(Q4_KTensor source, MemorySegment dst, int from, int to) {
         int cols = source.cols();
-        if (!packs(cols)) {
-            throw new IllegalArgumentException("rows of " + cols + " values are not whole groups of " + QK * LANES);
-        }
         int superBlocks = cols / (QK * SUB);
-        int blocks = cols / QK;
+        int groups = groups(cols);
+        int packedSuperBlocks = groups * LANES / SUB;
         byte[] q4k = new byte[superBlocks * SOURCE_BYTES];
         MemorySegment heap = MemorySegment.ofArray(q4k);
-        byte[] blocksWithNibbles = new byte[blocks * BLOCK_BYTES]; // what transposeSteps reads: headers unused
-        byte[] out = new byte[blocks * BLOCK_BYTES];
+        byte[] blocksWithNibbles = new byte[groups * LANES * BLOCK_BYTES]; // what transposeSteps reads: no headers
+        byte[] out = new byte[(int) rowBytes(cols)];
         long[] eight = new long[8];
         for (int r = from; r < to; r++) {
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) r * q4k.length, q4k, 0, q4k.length);
-            for (int sb = 0; sb < superBlocks; sb++) {
+            for (int sb = 0; sb < packedSuperBlocks; sb++) {
                 int block = sb * SOURCE_BYTES;
                 int first = sb * SUB;
                 int group = first / LANES * LANES * BLOCK_BYTES;
@@ -102,7 +101,9 @@ public final class Q4_KPackedTensor extends PackedTensor {
                     mergeNibbles(heap, block, s, blocksWithNibbles, (first + s) * BLOCK_BYTES + HEADER_BYTES);
                 }
             }
-            transposeSteps(blocksWithNibbles, blocks / LANES, BLOCK_BYTES, STEPS, 0x80, out, eight);
+            transposeSteps(blocksWithNibbles, groups, BLOCK_BYTES, STEPS, 0x80, out, eight);
+            System.arraycopy(q4k, packedSuperBlocks * SOURCE_BYTES, out, groups * LANES * BLOCK_BYTES,
+                    (superBlocks - packedSuperBlocks) * SOURCE_BYTES);
             MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * out.length, out.length);
         }
     }
@@ -164,10 +165,43 @@ public final class Q4_KPackedTensor extends PackedTensor {
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
-    /** Rows are whole groups. */
+    /** Sub-block s of a tail super-block: 16-bit products of its nibbles, low ones for even s, high for odd. */
     @Override
     float tailDot(int row, Q8Activations x, int t) {
-        return 0f;
+        float tail = 0f;
+        for (int b = groups(cols) * LANES; b < cols / QK; b += SUB) {
+            long block = tailSuperBlock(row, b);
+            float d = Simd.f16(data, block);
+            float dmin = Simd.f16(data, block + 2);
+            for (int s = 0; s < SUB; s++) {
+                long qs = block + 16 + 32 * (s / 2);
+                ShortVector first = shorts16(qs);
+                ShortVector second = shorts16(qs + 16);
+                int shift = 4 * (s % 2);
+                int sum = tailBlockDot(first.lanewise(VectorOperators.LSHR, shift).and((short) 0x0f),
+                        second.lanewise(VectorOperators.LSHR, shift).and((short) 0x0f), x, t, (b + s) * QK);
+                tail += d * Q4_KTensor.scale(data, block + 4, s) * x.scale(t, b + s) * sum
+                        - dmin * Q4_KTensor.min(data, block + 4, s) * x.sum(t, b + s);
+            }
+        }
+        return tail;
+    }
+
+    /** Byte offset of the tail super-block that holds tail block b of a row. */
+    private long tailSuperBlock(int row, int b) {
+        int packed = groups(cols) * LANES;
+        return rowOffset(row) + packed * (long) BLOCK_BYTES + (long) (b - packed) / SUB * SOURCE_BYTES;
+    }
+
+    /** Byte j of block b as a Q4_1 block has it: value j in the low nibble, j + 16 in the high one. */
+    private int nibbles(int row, int b, int j) {
+        if (!inTail(b)) {
+            return sourceByte(row, b, j);
+        }
+        long qs = tailSuperBlock(row, b) + 16 + 32 * (b % SUB / 2);
+        int shift = 4 * (b % 2);
+        return (data.get(ValueLayout.JAVA_BYTE, qs + j) >> shift & 0x0f)
+                | (data.get(ValueLayout.JAVA_BYTE, qs + 16 + j) >> shift & 0x0f) << 4;
     }
 
     @Override
@@ -177,7 +211,7 @@ public final class Q4_KPackedTensor extends PackedTensor {
             int weighted = 0;
             int plain = 0;
             for (int j = 0; j < STEPS; j++) {
-                int q = sourceByte(row, b, j);
+                int q = nibbles(row, b, j);
                 weighted += (q & 0x0f) * x.value(t, b * QK + j) + (q >>> 4) * x.value(t, b * QK + j + STEPS);
                 plain += x.value(t, b * QK + j) + x.value(t, b * QK + j + STEPS);
             }
@@ -188,6 +222,10 @@ public final class Q4_KPackedTensor extends PackedTensor {
 
     /** d·scale of block b of a row, for the scalar paths. */
     private float scale(int row, int b) {
+        if (inTail(b)) {
+            long block = tailSuperBlock(row, b);
+            return Simd.f16(data, block) * Q4_KTensor.scale(data, block + 4, b % SUB);
+        }
         long group = group(row, b / LANES);
         int k = b % LANES;
         return data.get(LE_FLOAT, group + 4L * (k / SUB)) * data.get(ValueLayout.JAVA_BYTE, group + LANES + k);
@@ -195,6 +233,10 @@ public final class Q4_KPackedTensor extends PackedTensor {
 
     /** −dmin·min of block b of a row, for the scalar paths. */
     private float minimum(int row, int b) {
+        if (inTail(b)) {
+            long block = tailSuperBlock(row, b);
+            return -Simd.f16(data, block + 2) * Q4_KTensor.min(data, block + 4, b % SUB);
+        }
         long group = group(row, b / LANES);
         int k = b % LANES;
         return data.get(LE_FLOAT, group + LANES / 2 + 4L * (k / SUB))
@@ -229,6 +271,9 @@ public final class Q4_KPackedTensor extends PackedTensor {
                         .intoArray(out, o + LANES + L);
             }
         }
+        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
+            dequantizeBlock(row, b, out, outOffset + b * QK);
+        }
     }
 
     /** The same order as {@link Q4_0PackedTensor}'s: both keep value j and j + 16 of a block in one byte. */
@@ -242,7 +287,7 @@ public final class Q4_KPackedTensor extends PackedTensor {
         float d = scale(row, b);
         float m = minimum(row, b);
         for (int j = 0; j < STEPS; j++) {
-            int q = sourceByte(row, b, j);
+            int q = nibbles(row, b, j);
             out[outOffset + j] = d * (q & 0x0f) + m;
             out[outOffset + j + STEPS] = d * (q >>> 4) + m;
         }

@@ -70,10 +70,10 @@ class PackedTensorTest {
         return x;
     }
 
-    /** Whole groups only, and whole groups followed by a tail of 8 blocks (as an 11520-wide row has; not Q4_K). */
+    /** Whole groups only, and whole groups followed by a tail of 8 blocks (as an 11520-wide row has). */
     @ParameterizedTest(name = "{0} cols = groups·{1} + {2}")
     @CsvSource({"Q4_0, 1, 0", "Q4_0, 2, 0", "Q4_0, 1, 256", "Q8_0, 1, 0", "Q8_0, 2, 0", "Q8_0, 2, 256",
-            "Q4_1, 1, 0", "Q4_1, 2, 256", "Q4_K, 1, 0", "Q4_K, 2, 0", "Q6_K, 1, 0", "Q6_K, 2, 256"})
+            "Q4_1, 1, 0", "Q4_1, 2, 256", "Q4_K, 1, 0", "Q4_K, 2, 256", "Q6_K, 1, 0", "Q6_K, 2, 256"})
     void packedMatchesSource(GGMLType type, int groups, int tail) {
         int cols = groups * GROUP + tail;
         int rows = 7;
