@@ -142,11 +142,25 @@ public abstract sealed class PackedTensor extends WeightTensor
      * decode path).
      */
     public final void matmul(Q8Activations x, float[] out, int from, int to) {
+        int n = x.vectors();
         for (int r = from; r < to; r++) {
-            for (int t = 0; t < x.vectors(); t++) {
-                out[t * rows + r] = groupsDot(r, x, t) + tailDot(r, x, t);
+            for (int t = 0; t < n; ) {
+                t += groupsDots(r, x, t, n - t, out);
+            }
+            for (int t = 0; t < n; t++) {
+                out[t * rows + r] += tailDot(r, x, t);
             }
         }
+    }
+
+    /**
+     * Sets out[(t + k)·rows + row] to the row · vector t + k over the whole groups for k from 0 to at least 1 and at
+     * most {@code available}, and returns how many. A format that can share its weight unpacking between vectors
+     * takes several at once.
+     */
+    int groupsDots(int row, Q8Activations x, int t, int available, float[] out) {
+        out[t * rows + row] = groupsDot(row, x, t);
+        return 1;
     }
 
     /** Row · vector t over the whole groups: apart from the tail so that the JIT inlines every vector op of it. */

@@ -80,6 +80,64 @@ public final class Q4_0PackedTensor extends PackedTensor {
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * Four vectors at a time when there are four (batched decode): each step's weights are widened and split into
+     * nibbles once for all four, a third of the ops per product of one vector at a time.
+     */
+    @Override
+    int groupsDots(int row, Q8Activations x, int t, int available, float[] out) {
+        if (available < 4) {
+            out[t * rows + row] = groupsDot(row, x, t);
+            return 1;
+        }
+        int groups = groups(cols);
+        int blocks = cols / QK;
+        byte[] values = x.values;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        for (int g = 0; g < groups; g++) {
+            long group = group(row, g);
+            int x0 = t * cols + g * QK * LANES;
+            int s0 = t * blocks + g * LANES;
+            ShortVector sum0 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0);
+            ShortVector sum1 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0 + blocks);
+            ShortVector sum2 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0 + 2 * blocks);
+            ShortVector sum3 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0 + 3 * blocks);
+            for (int j = 0; j < STEPS; j++) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
+                                group + 2L * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2S, S_FULL, 0);
+                ShortVector low = q.and((short) 0x0f);
+                ShortVector high = q.lanewise(VectorOperators.ASHR, 4);
+                int lo = x0 + j * LANES;
+                int hi = x0 + (j + STEPS) * LANES;
+                sum0 = sum0.add(low.mul(activations(values, lo))).add(high.mul(activations(values, hi)));
+                sum1 = sum1.add(low.mul(activations(values, lo + cols))).add(high.mul(activations(values, hi + cols)));
+                sum2 = sum2.add(low.mul(activations(values, lo + 2 * cols)))
+                        .add(high.mul(activations(values, hi + 2 * cols)));
+                sum3 = sum3.add(low.mul(activations(values, lo + 3 * cols)))
+                        .add(high.mul(activations(values, hi + 3 * cols)));
+            }
+            FloatVector d0 = halvesLow(group);
+            FloatVector d1 = halvesHigh(group);
+            a0 = ((FloatVector) sum0.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0)).fma(d0.mul(FloatVector.fromArray(F, x.scales, s0)), a0);
+            a0 = ((FloatVector) sum0.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0)).fma(d1.mul(FloatVector.fromArray(F, x.scales, s0 + L)), a0);
+            a1 = ((FloatVector) sum1.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0)).fma(d0.mul(FloatVector.fromArray(F, x.scales, s0 + blocks)), a1);
+            a1 = ((FloatVector) sum1.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0)).fma(d1.mul(FloatVector.fromArray(F, x.scales, s0 + blocks + L)), a1);
+            a2 = ((FloatVector) sum2.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0)).fma(d0.mul(FloatVector.fromArray(F, x.scales, s0 + 2 * blocks)), a2);
+            a2 = ((FloatVector) sum2.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0)).fma(d1.mul(FloatVector.fromArray(F, x.scales, s0 + 2 * blocks + L)), a2);
+            a3 = ((FloatVector) sum3.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0)).fma(d0.mul(FloatVector.fromArray(F, x.scales, s0 + 3 * blocks)), a3);
+            a3 = ((FloatVector) sum3.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0)).fma(d1.mul(FloatVector.fromArray(F, x.scales, s0 + 3 * blocks + L)), a3);
+        }
+        out[t * rows + row] = a0.reduceLanes(VectorOperators.ADD);
+        out[(t + 1) * rows + row] = a1.reduceLanes(VectorOperators.ADD);
+        out[(t + 2) * rows + row] = a2.reduceLanes(VectorOperators.ADD);
+        out[(t + 3) * rows + row] = a3.reduceLanes(VectorOperators.ADD);
+        return 4;
+    }
+
     @Override
     float tailDot(int row, Q8Activations x, int t) {
         int blocks = cols / QK;
