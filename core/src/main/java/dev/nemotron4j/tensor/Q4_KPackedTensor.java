@@ -27,7 +27,7 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  *   d of each super-block, then −dmin of each, as f32       LANES bytes
  *   the 6-bit scale of each block, one byte per block      LANES bytes
  *   the 6-bit min of each block, one byte per block        LANES bytes
- *   16 steps exactly as {@link Q4_0PackedTensor Q4_0}'s      16·LANES bytes
+ *   16 steps as {@link Q4_0PackedTensor Q4_0} has them      16·LANES bytes
  * </pre>
  * so a block is the Q4_1 block d·scale, m = −dmin·min, taken exactly, and decodes as {@link Q4_1PackedTensor}'s
  * does: e·(d·Σ (u − 8)·q + (8d + m)·Σ q). One float load and a lane shuffle spread the super-block numbers over
@@ -149,8 +149,10 @@ public final class Q4_KPackedTensor extends PackedTensor {
             FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
             ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
             ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
-            FloatVector d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            FloatVector d0 = superBlocks.rearrange(D_LOW)
+                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            FloatVector d1 = superBlocks.rearrange(D_HIGH)
+                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
             FloatVector c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW)
                     .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0)));
             FloatVector c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH)
@@ -163,6 +165,85 @@ public final class Q4_KPackedTensor extends PackedTensor {
                     .fma(d1.mul(FloatVector.fromArray(F, x.scales, xs + L)), acc1);
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Four vectors at a time when there are four, as {@link Q4_0PackedTensor} does. */
+    @Override
+    int groupsDots(int row, Q8Activations x, int t, int available, float[] out) {
+        if (available < 4) {
+            out[t * rows + row] = groupsDot(row, x, t);
+            return 1;
+        }
+        int groups = groups(cols);
+        int blocks = cols / QK;
+        byte[] values = x.values;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        for (int g = 0; g < groups; g++) {
+            long group = group(row, g);
+            int x0 = t * cols + g * QK * LANES;
+            int s0 = t * blocks + g * LANES;
+            ShortVector sum0 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0);
+            ShortVector sum1 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0 + blocks);
+            ShortVector sum2 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0 + 2 * blocks);
+            ShortVector sum3 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0 + 3 * blocks);
+            for (int j = 0; j < STEPS; j++) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
+                                group + (long) HEADER_BYTES * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2S, S_FULL, 0);
+                ShortVector low = q.and((short) 0x0f);
+                ShortVector high = q.lanewise(VectorOperators.ASHR, 4);
+                int lo = x0 + j * LANES;
+                int hi = x0 + (j + STEPS) * LANES;
+                sum0 = sum0.add(low.mul(activations(values, lo))).add(high.mul(activations(values, hi)));
+                sum1 = sum1.add(low.mul(activations(values, lo + cols))).add(high.mul(activations(values, hi + cols)));
+                sum2 = sum2.add(low.mul(activations(values, lo + 2 * cols)))
+                        .add(high.mul(activations(values, hi + 2 * cols)));
+                sum3 = sum3.add(low.mul(activations(values, lo + 3 * cols)))
+                        .add(high.mul(activations(values, hi + 3 * cols)));
+            }
+            FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector d0 = superBlocks.rearrange(D_LOW)
+                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            FloatVector d1 = superBlocks.rearrange(D_HIGH)
+                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            FloatVector c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0)));
+            FloatVector c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1)));
+            int s1 = s0 + blocks;
+            int s2 = s1 + blocks;
+            int s3 = s2 + blocks;
+            a0 = c0.fma(FloatVector.fromArray(F, x.sums, s0), a0).add(c1.mul(FloatVector.fromArray(F, x.sums, s0 + L)));
+            a1 = c0.fma(FloatVector.fromArray(F, x.sums, s1), a1).add(c1.mul(FloatVector.fromArray(F, x.sums, s1 + L)));
+            a2 = c0.fma(FloatVector.fromArray(F, x.sums, s2), a2).add(c1.mul(FloatVector.fromArray(F, x.sums, s2 + L)));
+            a3 = c0.fma(FloatVector.fromArray(F, x.sums, s3), a3).add(c1.mul(FloatVector.fromArray(F, x.sums, s3 + L)));
+            a0 = ((FloatVector) sum0.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, s0)), a0);
+            a0 = ((FloatVector) sum0.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, s0 + L)), a0);
+            a1 = ((FloatVector) sum1.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, s1)), a1);
+            a1 = ((FloatVector) sum1.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, s1 + L)), a1);
+            a2 = ((FloatVector) sum2.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, s2)), a2);
+            a2 = ((FloatVector) sum2.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, s2 + L)), a2);
+            a3 = ((FloatVector) sum3.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, s3)), a3);
+            a3 = ((FloatVector) sum3.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, s3 + L)), a3);
+        }
+        out[t * rows + row] = a0.reduceLanes(VectorOperators.ADD);
+        out[(t + 1) * rows + row] = a1.reduceLanes(VectorOperators.ADD);
+        out[(t + 2) * rows + row] = a2.reduceLanes(VectorOperators.ADD);
+        out[(t + 3) * rows + row] = a3.reduceLanes(VectorOperators.ADD);
+        return 4;
     }
 
     /** Sub-block s of a tail super-block: 16-bit products of its nibbles, low ones for even s, high for odd. */
@@ -251,10 +332,14 @@ public final class Q4_KPackedTensor extends PackedTensor {
             FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
             ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
             ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
-            FloatVector d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
-            FloatVector m0 = superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0));
-            FloatVector m1 = superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1));
+            FloatVector d0 = superBlocks.rearrange(D_LOW)
+                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            FloatVector d1 = superBlocks.rearrange(D_HIGH)
+                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            FloatVector m0 = superBlocks.rearrange(M_LOW)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0));
+            FloatVector m1 = superBlocks.rearrange(M_HIGH)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1));
             FloatVector c0 = d0.mul(8f).add(m0);
             FloatVector c1 = d1.mul(8f).add(m1);
             for (int j = 0; j < STEPS; j++) {

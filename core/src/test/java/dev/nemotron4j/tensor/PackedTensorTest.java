@@ -107,7 +107,7 @@ class PackedTensorTest {
             }
         }
 
-        int n = 5; // Q4_0 takes four vectors at once, then one
+        int n = 5; // Q4_0 and Q4_K take four vectors at once, then one
         float[] x = gaussian(n * cols, 5);
         Q8Activations q = new Q8Activations();
         q.quantize(x, n, cols);
