@@ -92,7 +92,7 @@ class WeightTensorKernelsTest {
             "Q6_K"})
     void batchedMatmulMatchesScalarDots(GGMLType type) {
         int rows = 37;
-        int cols = type.blockSize == 1 ? 96 : type.blockSize * 3;
+        int cols = type.blockSize == 1 ? 104 : type.blockSize * 3; // float rows: whole vector steps and a tail
         WeightTensor w = WeightTensor.of(type, randomTensor(type, rows, cols, 99), rows, cols);
         Random rnd = new Random(7);
         for (int n : new int[] {1, 2, 5, 8, 19}) {
@@ -215,6 +215,35 @@ class WeightTensorKernelsTest {
         return wantMin
                 ? (byteAt(s, q + j + 4) >> 4) | ((byteAt(s, q + j) >> 6) << 4)
                 : (byteAt(s, q + j + 4) & 0xF) | ((byteAt(s, q + j - 4) >> 6) << 4);
+    }
+
+    /** F16's decode path (halves converted in pairs, the 2¹¹² rebias applied to the sum) over every finite half. */
+    @Test
+    void f16MatmulCoversEveryFiniteHalf() {
+        int rows = 64;
+        int cols = 1024;
+        MemorySegment s = Arena.ofAuto().allocate(2L * rows * cols);
+        for (int i = 0; i < rows * cols; i++) {
+            s.set(LE_SHORT, 2L * i, (i & 0x7c00) == 0x7c00 ? 0 : (short) i); // infinities and NaNs become zeros
+        }
+        WeightTensor w = WeightTensor.of(GGMLType.F16, s, rows, cols);
+        Random rnd = new Random(3);
+        float[] x = new float[cols];
+        for (int j = 0; j < cols; j++) {
+            x[j] = (float) rnd.nextGaussian();
+        }
+        float[] out = new float[rows];
+        w.matmul(x, 1, out, 0, rows);
+        for (int r = 0; r < rows; r++) {
+            double exact = 0;
+            double magnitude = 0;
+            for (int j = 0; j < cols; j++) {
+                double v = Float.float16ToFloat(s.get(LE_SHORT, 2L * (r * cols + j))) * (double) x[j];
+                exact += v;
+                magnitude += Math.abs(v);
+            }
+            assertEquals(exact, out[r], 1e-6 * magnitude + 1e-12, "row " + r);
+        }
     }
 
     @Test
