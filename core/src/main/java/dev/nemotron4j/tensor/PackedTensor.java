@@ -174,7 +174,10 @@ public abstract sealed class PackedTensor extends WeightTensor
         return rowOffset(row) + g * groupBytes;
     }
 
-    /** Byte offset of tail block b (counted from the start of the row) of a row. */
+    /**
+     * Byte offset of tail block b (counted from the start of the row) of a row, where tail blocks take
+     * {@code blockBytes} each (all layouts but Q4_K's, whose tail is whole Q4_K super-blocks).
+     */
     final long tailBlock(int row, int b) {
         return rowOffset(row) + (long) b * blockBytes;
     }
