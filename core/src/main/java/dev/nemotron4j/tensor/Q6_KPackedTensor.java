@@ -10,7 +10,6 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 
 import static dev.nemotron4j.tensor.Simd.F;
 import static dev.nemotron4j.tensor.Simd.I;
@@ -142,14 +141,14 @@ public final class Q6_KPackedTensor extends PackedTensor {
         }
     }
 
-    /** Per-thread 32-bit block sums of a row: [group][half][lane], added up by {@link #lowQuartet}/{@link #highQuartet}. */
+    /** Per-thread 32-bit block sums of a row, [group][half][lane], written by {@link #lowQuartets}. */
     private static final ThreadLocal<int[]> ROW_SUMS = ThreadLocal.withInitial(() -> new int[0]);
 
     /**
-     * The integer sums go to memory a quartet of values at a time, and their float finish is a method of its own:
-     * each kernel method stays small enough for C2 to inline every Vector API call in it (past its node budget it
-     * stops, and the Vector API then runs as plain Java), and no vector crosses a call (a vector passed to or
-     * returned from a method that is not inlined is boxed).
+     * The integer sums of a group take two methods, values 0–3 and values 4–7 of each octet, and their float finish a
+     * third: C2 compiles each as a root with every Vector API call in it inlined (one method for a whole octet, or
+     * these inlined into their caller, pass C2's node budget, and the Vector API then runs as plain Java), and no
+     * vector crosses a call (a vector passed to or returned from a method that is not inlined is boxed).
      */
     @Override
     float groupsDot(int row, Q8Activations x, int t) {
@@ -159,50 +158,67 @@ public final class Q6_KPackedTensor extends PackedTensor {
             sums = new int[groups * 2 * LANES];
             ROW_SUMS.set(sums);
         }
-        Arrays.fill(sums, 0, groups * 2 * LANES, 0);
         for (int g = 0; g < groups; g++) {
             long steps = group(row, g) + 4L * LANES;
             int xg = t * cols + g * QK * LANES;
-            for (int o = 0; o < 4; o++) {
-                int offset = (2 * g + o / 2) * LANES;
-                lowQuartet(steps + 6L * o * LANES, x.values, xg + 8 * o * LANES, sums, offset);
-                highQuartet(steps + 6L * o * LANES, x.values, xg + (8 * o + 4) * LANES, sums, offset);
-            }
+            lowQuartets(steps, x.values, xg, sums, 2 * g * LANES);
+            highQuartets(steps, x.values, xg, sums, 2 * g * LANES);
         }
         return finish(row, x, t, sums);
     }
 
-    /** Adds Σ q_i·x_i over values 0–3 of an octet (shorts w0, w1, w2 from {@code at}) to {@code sums[offset…]}. */
-    private void lowQuartet(long at, byte[] values, int xo, int[] sums, int offset) {
-        ShortVector w0 = ShortVector.fromMemorySegment(S_FULL, data, at, ByteOrder.LITTLE_ENDIAN);
-        ShortVector w1 = ShortVector.fromMemorySegment(S_FULL, data, at + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
-        ShortVector w2 = ShortVector.fromMemorySegment(S_FULL, data, at + 4L * LANES, ByteOrder.LITTLE_ENDIAN);
-        ShortVector products = w0.and((short) 63).mul(activations(values, xo))
-                .add(w0.lanewise(VectorOperators.ASHR, 6).and((short) 63).mul(activations(values, xo + LANES)))
-                .add(w0.lanewise(VectorOperators.ASHR, 12).and((short) 15)
-                        .or(w2.lanewise(VectorOperators.ASHR, 8).and((short) 0x30))
-                        .mul(activations(values, xo + 2 * LANES)))
-                .add(w1.and((short) 63).mul(activations(values, xo + 3 * LANES)));
-        IntVector.fromArray(I, sums, offset).add((IntVector) products.convertShape(VectorOperators.S2I, I, 0))
-                .intoArray(sums, offset);
-        IntVector.fromArray(I, sums, offset + L).add((IntVector) products.convertShape(VectorOperators.S2I, I, 1))
-                .intoArray(sums, offset + L);
+    /**
+     * Sets sums[offset + half·LANES …] to Σ q_i·x_i over values 0–3 of the two octets of each half of a group's
+     * blocks (shorts w0, w1, w2 per octet; four products of at most 63·127 are exact in 16 bits, then ints).
+     */
+    private void lowQuartets(long steps, byte[] values, int xg, int[] sums, int offset) {
+        for (int half = 0; half < 2; half++) {
+            IntVector acc0 = IntVector.zero(I);
+            IntVector acc1 = acc0;
+            for (int o = 2 * half; o < 2 * half + 2; o++) {
+                long at = steps + 6L * o * LANES;
+                int xo = xg + 8 * o * LANES;
+                ShortVector w0 = ShortVector.fromMemorySegment(S_FULL, data, at, ByteOrder.LITTLE_ENDIAN);
+                ShortVector w1 = ShortVector.fromMemorySegment(S_FULL, data, at + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+                ShortVector w2 = ShortVector.fromMemorySegment(S_FULL, data, at + 4L * LANES, ByteOrder.LITTLE_ENDIAN);
+                ShortVector products = w0.and((short) 63).mul(activations(values, xo))
+                        .add(w0.lanewise(VectorOperators.ASHR, 6).and((short) 63).mul(activations(values, xo + LANES)))
+                        .add(w0.lanewise(VectorOperators.ASHR, 12).and((short) 15)
+                                .or(w2.lanewise(VectorOperators.ASHR, 8).and((short) 0x30))
+                                .mul(activations(values, xo + 2 * LANES)))
+                        .add(w1.and((short) 63).mul(activations(values, xo + 3 * LANES)));
+                acc0 = acc0.add((IntVector) products.convertShape(VectorOperators.S2I, I, 0));
+                acc1 = acc1.add((IntVector) products.convertShape(VectorOperators.S2I, I, 1));
+            }
+            acc0.intoArray(sums, offset + half * LANES);
+            acc1.intoArray(sums, offset + half * LANES + L);
+        }
     }
 
-    /** Adds Σ q_i·x_i over values 4–7 of an octet to {@code sums[offset…]}. */
-    private void highQuartet(long at, byte[] values, int xo, int[] sums, int offset) {
-        ShortVector w1 = ShortVector.fromMemorySegment(S_FULL, data, at + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
-        ShortVector w2 = ShortVector.fromMemorySegment(S_FULL, data, at + 4L * LANES, ByteOrder.LITTLE_ENDIAN);
-        ShortVector products = w1.lanewise(VectorOperators.ASHR, 6).and((short) 63).mul(activations(values, xo))
-                .add(w1.lanewise(VectorOperators.ASHR, 12).and((short) 15)
-                        .or(w2.lanewise(VectorOperators.ASHR, 10).and((short) 0x30))
-                        .mul(activations(values, xo + LANES)))
-                .add(w2.and((short) 63).mul(activations(values, xo + 2 * LANES)))
-                .add(w2.lanewise(VectorOperators.ASHR, 6).and((short) 63).mul(activations(values, xo + 3 * LANES)));
-        IntVector.fromArray(I, sums, offset).add((IntVector) products.convertShape(VectorOperators.S2I, I, 0))
-                .intoArray(sums, offset);
-        IntVector.fromArray(I, sums, offset + L).add((IntVector) products.convertShape(VectorOperators.S2I, I, 1))
-                .intoArray(sums, offset + L);
+    /** Adds Σ q_i·x_i over values 4–7 of the octets to what {@link #lowQuartets} wrote. */
+    private void highQuartets(long steps, byte[] values, int xg, int[] sums, int offset) {
+        for (int half = 0; half < 2; half++) {
+            IntVector acc0 = IntVector.fromArray(I, sums, offset + half * LANES);
+            IntVector acc1 = IntVector.fromArray(I, sums, offset + half * LANES + L);
+            for (int o = 2 * half; o < 2 * half + 2; o++) {
+                long at = steps + 6L * o * LANES;
+                int xo = xg + (8 * o + 4) * LANES;
+                ShortVector w1 = ShortVector.fromMemorySegment(S_FULL, data, at + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+                ShortVector w2 = ShortVector.fromMemorySegment(S_FULL, data, at + 4L * LANES, ByteOrder.LITTLE_ENDIAN);
+                ShortVector products = w1.lanewise(VectorOperators.ASHR, 6).and((short) 63)
+                        .mul(activations(values, xo))
+                        .add(w1.lanewise(VectorOperators.ASHR, 12).and((short) 15)
+                                .or(w2.lanewise(VectorOperators.ASHR, 10).and((short) 0x30))
+                                .mul(activations(values, xo + LANES)))
+                        .add(w2.and((short) 63).mul(activations(values, xo + 2 * LANES)))
+                        .add(w2.lanewise(VectorOperators.ASHR, 6).and((short) 63)
+                                .mul(activations(values, xo + 3 * LANES)));
+                acc0 = acc0.add((IntVector) products.convertShape(VectorOperators.S2I, I, 0));
+                acc1 = acc1.add((IntVector) products.convertShape(VectorOperators.S2I, I, 1));
+            }
+            acc0.intoArray(sums, offset + half * LANES);
+            acc1.intoArray(sums, offset + half * LANES + L);
+        }
     }
 
     /**
