@@ -167,7 +167,10 @@ public final class Q4_KPackedTensor extends PackedTensor {
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
-    /** Four vectors at a time when there are four, as {@link Q4_0PackedTensor} does. */
+    /**
+     * Four vectors at a time when there are four, with {@link Q4_0PackedTensor}'s four-vector step loop written out
+     * here too: shared through a method that stores its sums to an array, it measured 63–64 against 69–71 Gw/s.
+     */
     @Override
     int groupsDots(int row, Q8Activations x, int t, int available, float[] out) {
         if (available < 4) {
