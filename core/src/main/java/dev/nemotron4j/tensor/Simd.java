@@ -63,23 +63,22 @@ final class Simd {
     }
 
     /**
-     * Finite IEEE half-precision values, sign-extended to 32 bits (as the S2I widening delivers them), to floats in
-     * three ops: the shift puts exponent and mantissa where a float has them and the sign bit at bit 31, the mask
-     * clears the sign copies in between, and 2¹¹² rebiases the exponent (a subnormal half comes out as a subnormal
-     * float, which the multiply makes normal, exactly). Infinities and NaNs come out as finite ±2¹⁶·(1+m), which is
-     * why only the weight kernels use this: weights of a working model are finite.
+     * Finite IEEE half-precision values held in the high 16 bits of each lane, to floats 2⁻¹¹² times their value, in
+     * two ops: the arithmetic shift puts exponent and mantissa where a float has them (the sign stays at bit 31) and
+     * the mask clears the sign copies in between. A caller multiplies by {@link #HALF_REBIAS} once, per value or per
+     * sum; a subnormal half comes out as a subnormal float, which that multiply makes normal, exactly. Infinities and
+     * NaNs come out finite, which is why only the weight kernels use this: weights of a working model are finite.
      */
-    static FloatVector halfToFloat(IntVector signExtended) {
-        return fromHalfPosition(signExtended.lanewise(VectorOperators.LSHL, 13));
+    static FloatVector highHalfUnscaled(IntVector high) {
+        return high.lanewise(VectorOperators.ASHR, 3).and(0x8FFFE000).reinterpretAsFloats();
     }
 
-    /** {@link #halfToFloat} for halves held in the high 16 bits of each lane. */
+    /** 2¹¹², what {@link #highHalfUnscaled} leaves out. */
+    static final float HALF_REBIAS = 0x1p112f;
+
+    /** {@link #highHalfUnscaled} with the rebias applied: the halves' values. */
     static FloatVector highHalfToFloat(IntVector high) {
-        return fromHalfPosition(high.lanewise(VectorOperators.ASHR, 3));
-    }
-
-    private static FloatVector fromHalfPosition(IntVector bits) {
-        return bits.and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
+        return highHalfUnscaled(high).mul(HALF_REBIAS);
     }
 
     static FloatVector toFloats(IntVector v) {

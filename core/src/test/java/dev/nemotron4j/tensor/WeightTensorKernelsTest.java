@@ -253,12 +253,12 @@ class WeightTensorKernelsTest {
         int[] halves = new int[n];
         for (int i = 0; i < n; i++) {
             s.set(LE_SHORT, 2L * i, (short) i);
-            halves[i] = (short) i; // sign-extended, as the S2I widening in the kernel delivers them
+            halves[i] = i << 16; // in the high half of a lane, as the kernels read them
         }
         float[] scalar = WeightTensor.of(GGMLType.F16, s, 1, n).toFloatArray();
         float[] vector = new float[Simd.L];
         for (int i = 0; i < n; i += Simd.L) {
-            Simd.halfToFloat(IntVector.fromArray(Simd.I, halves, i)).intoArray(vector, 0);
+            Simd.highHalfToFloat(IntVector.fromArray(Simd.I, halves, i)).intoArray(vector, 0);
             for (int lane = 0; lane < Simd.L; lane++) {
                 int h = i + lane;
                 int expected = Float.floatToRawIntBits(Float.float16ToFloat((short) h));
