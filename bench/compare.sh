@@ -62,6 +62,6 @@ console.log(`${"test".padEnd(8)} ${"nemotron4j".padStart(12)} ${"llama.cpp".padS
 row(`pp${ours.pp}`, ours.pp_tok_s, theirs.pp_tok_s);
 row(`tg${ours.tg}`, ours.tg_tok_s, theirs.tg_tok_s);
 row("load s", ours.load_s, theirs.load_s);
-console.log(`nemotron4j: rss ${ours.rss_mb} MB, memory bw ${ours.membw_gbs} GB/s, decode at ${(100 * ours.tg_bw_fraction).toFixed(0)}% of it`);
+console.log(`nemotron4j: rss ${ours.rss_mb} MB, memory bw ${ours.membw_gbs} GB/s, decode at ${(100 * ours.tg_bw_fraction).toFixed(0)}% of it, weight cache ${ours.weight_cache}`);
 console.log(JSON.stringify({nemotron4j: ours, llamacpp: theirs}));
 JS

@@ -12,6 +12,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -44,13 +45,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "GGUF file or HF model directory")
     Path model;
 
-    @Option(names = "--quantize", defaultValue = "none",
-            description = "quantize F32/F16/BF16 matrices on load: none, q8_0 or q4_0 (default: ${DEFAULT-VALUE})")
-    String quantize;
-
-    @Option(names = "--no-pack",
-            description = "use Q4_0/Q4_1/Q8_0/Q4_K/Q6_K matrices straight from the mapped file (no repacking)")
-    boolean noPack;
+    @Mixin
+    LoadFlags loadFlags;
 
     @Option(names = "--threads", description = "worker threads (default: all cores)")
     Integer threads;
@@ -74,7 +70,7 @@ final class BenchCommand implements Callable<Integer> {
             Parallel.setThreads(threads);
         }
         long t0 = System.nanoTime();
-        try (Model m = Model.load(model, ModelOptions.loadOptions(quantize, noPack))) {
+        try (Model m = Model.load(model, loadFlags.options())) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
             ModelConfig c = m.config();
             if (pp > c.contextLength() || DECODE_PROMPT + tg > c.contextLength()) {
@@ -239,6 +235,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("pp_tok_s", round(ppTokS));
             o.put("tg_tok_s", round(tgTokS));
             o.put("load_s", round(loadSeconds));
+            o.put("weight_cache", m.weightCache().state().name().toLowerCase(Locale.ROOT));
             o.put("rss_mb", round(rssMb));
             o.put("weight_mb_per_token", round(bytesPerToken / 1e6));
             o.put("membw_gbs", round(bandwidth));
@@ -249,7 +246,8 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "model       %s (%s, %s, %d layers, %,d params)%n", model,
                 m.config().architecture(), mainType, m.config().layers(), m.parameterCount());
         System.out.printf(Locale.ROOT, "threads     %d%n", Parallel.threads());
-        System.out.printf(Locale.ROOT, "load        %.2f s%n", loadSeconds);
+        System.out.printf(Locale.ROOT, "load        %.2f s (weight cache: %s)%n", loadSeconds,
+                m.weightCache().detail());
         System.out.printf(Locale.ROOT, "rss         %.0f MB%n", rssMb);
         System.out.printf(Locale.ROOT, "%-10s  %12s%n", "test", "tok/s");
         System.out.printf(Locale.ROOT, "%-10s  %12.2f%n", "pp" + pp, ppTokS);

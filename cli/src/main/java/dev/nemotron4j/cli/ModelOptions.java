@@ -3,7 +3,7 @@ package dev.nemotron4j.cli;
 import dev.nemotron4j.generate.Engine;
 import dev.nemotron4j.hub.HfHub;
 import dev.nemotron4j.hub.ModelName;
-import dev.nemotron4j.model.LoadOptions;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -18,20 +18,13 @@ final class ModelOptions {
     @Option(names = "--ctx", defaultValue = "0", description = "context size in tokens (default: the model's)")
     int contextSize;
 
-    @Option(names = "--quantize", defaultValue = "none",
-            description = "quantize F32/F16/BF16 matrices on load: none, q8_0 or q4_0 (default: ${DEFAULT-VALUE})")
-    String quantize;
-
-    @Option(names = "--no-pack", description = "use Q4_0/Q4_1/Q8_0/Q4_K/Q6_K matrices straight from the mapped file "
-            + "instead of repacking them on load for the faster decode kernels (quicker load, slower decode)")
-    boolean noPack;
+    @Mixin
+    LoadFlags loadFlags;
 
     Engine load() {
-        return Engine.load(resolve(model), contextSize, loadOptions(quantize, noPack));
-    }
-
-    static LoadOptions loadOptions(String quantize, boolean noPack) {
-        return LoadOptions.quantize(LoadOptions.Quantize.parse(quantize)).withPack(!noPack);
+        Engine engine = Engine.load(resolve(model), contextSize, loadFlags.options());
+        LoadFlags.report(engine.model(), System.err);
+        return engine;
     }
 
     /** A local path for {@code model}, downloading it first when it is a Hugging Face name not yet cached. */

@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -87,6 +88,25 @@ class ModelCommandsTest {
         CliRun run = CliRun.of("generate", "--model", GREETING, "--prompt", "hello", "--seed", "1");
         assertEquals(0, run.code(), run.err());
         assertEquals("Greetings, stranger. The forge is hot today — mind the sparks! 🔥\n", run.out());
+    }
+
+    /** The weight cache flags: a model with nothing packed on load leaves no cache file and says nothing of it. */
+    @Test
+    void weightCacheFlags() throws IOException {
+        Path cache = dir.resolve("weights");
+        CliRun withCache = CliRun.of("generate", "--model", GREETING, "--prompt", "hello", "--seed", "1",
+                "--weight-cache", cache.toString());
+        CliRun without = CliRun.of("generate", "--model", GREETING, "--prompt", "hello", "--seed", "1",
+                "--no-weight-cache");
+        assertEquals(0, withCache.code(), withCache.err());
+        assertEquals(0, without.code(), without.err());
+        assertEquals(without.out(), withCache.out());
+        assertFalse(withCache.err().contains("weight"), withCache.err());
+        if (Files.exists(cache)) {
+            try (var files = Files.list(cache)) {
+                assertEquals(List.of(), files.toList(), "nothing to cache");
+            }
+        }
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.nemotron4j.model;
 
 import dev.nemotron4j.InvalidInputException;
 
+import java.nio.file.Path;
 import java.util.Locale;
 
 /**
@@ -9,11 +10,13 @@ import java.util.Locale;
  *
  * @param quantize the format float (F32/F16/BF16) matrices are quantized to while loading; quantized files and the
  *                 norm vectors are left as they are
- * @param pack     whether Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices are repacked for the integer decode kernels
- *                 ({@link dev.nemotron4j.tensor.PackedTensor}); off, they are used straight from the mapped file
+ * @param pack        whether Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices are repacked for the integer decode kernels
+ *                    ({@link dev.nemotron4j.tensor.PackedTensor}); off, they are used straight from the mapped file
+ * @param weightCache a directory where the matrices quantized or packed on load are saved, one file per model and
+ *                    options, for later loads to map instead of making them again; null for none
  */
-public record LoadOptions(Quantize quantize, boolean pack) {
-    public static final LoadOptions DEFAULT = new LoadOptions(Quantize.NONE, true);
+public record LoadOptions(Quantize quantize, boolean pack, Path weightCache) {
+    public static final LoadOptions DEFAULT = new LoadOptions(Quantize.NONE, true, null);
 
     public enum Quantize {
         NONE, Q8_0, Q4_0;
@@ -35,10 +38,21 @@ public record LoadOptions(Quantize quantize, boolean pack) {
     }
 
     public static LoadOptions quantize(Quantize quantize) {
-        return new LoadOptions(quantize, true);
+        return new LoadOptions(quantize, true, null);
     }
 
     public LoadOptions withPack(boolean pack) {
-        return new LoadOptions(quantize, pack);
+        return new LoadOptions(quantize, pack, weightCache);
+    }
+
+    public LoadOptions withWeightCache(Path dir) {
+        return new LoadOptions(quantize, pack, dir);
+    }
+
+    /** {@code $XDG_CACHE_HOME/nemotron4j/weights}, or {@code ~/.cache/nemotron4j/weights}. */
+    public static Path defaultWeightCache() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("nemotron4j").resolve("weights");
     }
 }

@@ -21,21 +21,23 @@ public final class Model implements AutoCloseable {
     private final ModelConfig config;
     private final Transformer transformer;
     private final JsonNode hfConfig;
-    /** Memory of the matrices quantized or packed on load, freed with the model. */
+    /** Memory of the matrices quantized or packed on load (or mapped from the weight cache), freed with the model. */
     private final Arena arena = Arena.ofShared();
+    private final WeightCache cache;
 
-    private Model(ModelFile file, Architecture architecture, ModelConfig config, TensorNames names, JsonNode hfConfig,
-                  LoadOptions options) {
+    private Model(Path path, ModelFile file, Architecture architecture, ModelConfig config, TensorNames names,
+                  JsonNode hfConfig, LoadOptions options) {
         this.file = file;
         this.architecture = architecture;
         this.config = config;
         this.hfConfig = hfConfig;
-        WeightQuantizer quantizer = new WeightQuantizer(options.quantize(), arena);
-        WeightPacker packer = new WeightPacker(options.pack(), arena);
+        this.cache = WeightCache.open(path, options, arena);
         try {
             this.transformer = new Transformer(config,
-                    WeightLoader.load(file, config, architecture, names, quantizer, packer));
+                    WeightLoader.load(file, config, architecture, names, options, cache));
+            cache.finish();
         } catch (RuntimeException e) {
+            cache.close();
             arena.close();
             throw e;
         }
@@ -78,7 +80,7 @@ public final class Model implements AutoCloseable {
         GGUFFile gguf = GGUFFile.open(path);
         try {
             Architecture arch = Architecture.forGguf(gguf.getString("general.architecture"));
-            return new Model(gguf, arch, arch.configFromGguf(gguf), TensorNames.GGUF, null, options);
+            return new Model(path, gguf, arch, arch.configFromGguf(gguf), TensorNames.GGUF, null, options);
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
@@ -91,7 +93,7 @@ public final class Model implements AutoCloseable {
         ModelConfig config = arch.configFromHf(json);
         ModelFile weights = HfCheckpoint.openWeights(dir);
         try {
-            return new Model(weights, arch, config, TensorNames.HF, json, options);
+            return new Model(dir, weights, arch, config, TensorNames.HF, json, options);
         } catch (RuntimeException e) {
             weights.close();
             throw e;
@@ -124,12 +126,18 @@ public final class Model implements AutoCloseable {
         return transformer.newState(contextCapacity);
     }
 
+    /** Whether this load mapped its matrices from the weight cache, built it, or did without. */
+    public WeightCacheStatus weightCache() {
+        return cache.status();
+    }
+
     public long parameterCount() {
         return file.tensors().values().stream().mapToLong(t -> t.elementCount()).sum();
     }
 
     @Override
     public void close() {
+        cache.close();
         if (arena.scope().isAlive()) {
             arena.close();
         }

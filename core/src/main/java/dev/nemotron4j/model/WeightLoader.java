@@ -13,7 +13,8 @@ import java.util.Arrays;
 /**
  * Builds the canonical {@link Weights} from a model file: finds each tensor by its name in that file family, checks its
  * shape against the config, and applies the family's conventions once, here. Matrices stay views of the mapped file
- * unless they are quantized or packed on load; the small norm vectors are copied (to add Nemotron's +1).
+ * unless they are quantized or packed on load (or were, into the {@link WeightCache}); the small norm vectors are
+ * copied (to add Nemotron's +1).
  */
 final class WeightLoader {
     private final ModelFile file;
@@ -22,20 +23,23 @@ final class WeightLoader {
     private final float normOffset;
     private final WeightQuantizer quantizer;
     private final WeightPacker packer;
+    private final WeightCache cache;
 
     private WeightLoader(ModelFile file, ModelConfig config, TensorNames names, float normOffset,
-                         WeightQuantizer quantizer, WeightPacker packer) {
+                         WeightQuantizer quantizer, WeightPacker packer, WeightCache cache) {
         this.file = file;
         this.config = config;
         this.names = names;
         this.normOffset = normOffset;
         this.quantizer = quantizer;
         this.packer = packer;
+        this.cache = cache;
     }
 
     static Weights load(ModelFile file, ModelConfig config, Architecture architecture, TensorNames names,
-                        WeightQuantizer quantizer, WeightPacker packer) {
-        return new WeightLoader(file, config, names, architecture.normWeightOffset(names), quantizer, packer).load();
+                        LoadOptions options, WeightCache cache) {
+        return new WeightLoader(file, config, names, architecture.normWeightOffset(names),
+                new WeightQuantizer(options.quantize(), cache), new WeightPacker(options.pack(), cache), cache).load();
     }
 
     private Weights load() {
@@ -44,7 +48,7 @@ final class WeightLoader {
         // Only a few rows of an untied embedding are read per token: not worth packing.
         WeightTensor embedding = tied
                 ? matrix(names.tokenEmbedding, config.vocabSize(), dim)
-                : quantizer.apply(checked(names.tokenEmbedding, config.vocabSize(), dim));
+                : cached(names.tokenEmbedding, config.vocabSize(), dim, false);
         LayerWeights[] layers = new LayerWeights[config.layers()];
         for (int l = 0; l < layers.length; l++) {
             boolean gated = config.mlpKind() == MlpKind.SILU_GATED;
@@ -65,7 +69,20 @@ final class WeightLoader {
     }
 
     private WeightTensor matrix(String name, int rows, int cols) {
-        return packer.apply(quantizer.apply(checked(name, rows, cols)));
+        return cached(name, rows, cols, true);
+    }
+
+    /** The matrix from the weight cache, else read, quantized and (if {@code pack}) packed, then kept in the cache. */
+    private WeightTensor cached(String name, int rows, int cols, boolean pack) {
+        WeightTensor m = cache.find(name, rows, cols);
+        if (m != null) {
+            return m;
+        }
+        WeightTensor source = checked(name, rows, cols);
+        m = quantizer.apply(source);
+        m = pack ? packer.apply(m) : m;
+        cache.keep(name, m);
+        return m;
     }
 
     private WeightTensor checked(String name, int rows, int cols) {

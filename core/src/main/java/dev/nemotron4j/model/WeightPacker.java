@@ -2,7 +2,6 @@ package dev.nemotron4j.model;
 
 import dev.nemotron4j.kernels.Parallel;
 import dev.nemotron4j.tensor.GGMLType;
-import dev.nemotron4j.tensor.NativeMemory;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q4_0PackedTensor;
 import dev.nemotron4j.tensor.Q4_0Tensor;
@@ -16,24 +15,23 @@ import dev.nemotron4j.tensor.Q8_0PackedTensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
 import dev.nemotron4j.tensor.WeightTensor;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Repacks Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices into their {@link PackedTensor} layouts while a model loads, rows
- * in parallel (Q4_K 19-byte blocks of 32 values, Q6_K 28-byte ones). A mapped source is copied into the model's arena
- * and its pages are then dropped from memory (the file stays mapped for the tensors that are not packed); a source
- * already in memory (quantized on load) is packed in place when the packed form has its size, since packing only
- * moves bytes within a row.
+ * in parallel (Q4_K 19-byte blocks of 32 values, Q6_K 28-byte ones). A mapped source is copied into memory from the
+ * {@link WeightCache} (a region of the cache file being built, or the model's arena) and its pages are then dropped from
+ * memory (the file stays mapped for the tensors that are not packed); a source already in such memory (quantized on
+ * load) is packed in place when the packed form has its size, since packing only moves bytes within a row.
  */
 final class WeightPacker {
     private final boolean enabled;
-    private final Arena arena;
+    private final WeightCache memory;
 
-    WeightPacker(boolean enabled, Arena arena) {
+    WeightPacker(boolean enabled, WeightCache memory) {
         this.enabled = enabled;
-        this.arena = arena;
+        this.memory = memory;
     }
 
     WeightTensor apply(WeightTensor m) {
@@ -47,8 +45,9 @@ final class WeightPacker {
             default -> m.type().byteSize(m.cols()) * m.rows();
         };
         long sourceBytes = m.type().byteSize(m.cols()) * m.rows();
-        boolean inPlace = bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
-        MemorySegment dst = inPlace ? source : NativeMemory.allocate(arena, bytes);
+        boolean ours = memory.owns(source) || !source.isMapped() && !source.isReadOnly();
+        boolean inPlace = bytes == sourceBytes && ours;
+        MemorySegment dst = inPlace ? source : memory.allocate(bytes);
         AtomicBoolean usable = new AtomicBoolean(true);
         Parallel.forRange(m.rows(), 64, (from, to) -> {
             switch (m) {
@@ -66,15 +65,21 @@ final class WeightPacker {
         if (!usable.get()) {
             return m; // a Q6_K scale beyond f16 (never in a trained model): decode it unpacked
         }
-        if (source.isMapped()) {
+        if (source.isMapped() && !ours) {
             source.asSlice(0, sourceBytes).unload();
         }
-        return switch (m.type()) {
-            case Q4_0 -> Q4_0PackedTensor.of(dst, m.rows(), m.cols());
-            case Q4_1 -> Q4_1PackedTensor.of(dst, m.rows(), m.cols());
-            case Q4_K -> Q4_KPackedTensor.of(dst, m.rows(), m.cols());
-            case Q6_K -> Q6_KPackedTensor.of(dst, m.rows(), m.cols());
-            default -> Q8_0PackedTensor.of(dst, m.rows(), m.cols());
+        return packedView(m.type(), dst, m.rows(), m.cols());
+    }
+
+    /** A view of bytes packed from a matrix of {@code type}. */
+    static WeightTensor packedView(GGMLType type, MemorySegment data, int rows, int cols) {
+        return switch (type) {
+            case Q4_0 -> Q4_0PackedTensor.of(data, rows, cols);
+            case Q4_1 -> Q4_1PackedTensor.of(data, rows, cols);
+            case Q4_K -> Q4_KPackedTensor.of(data, rows, cols);
+            case Q6_K -> Q6_KPackedTensor.of(data, rows, cols);
+            case Q8_0 -> Q8_0PackedTensor.of(data, rows, cols);
+            default -> throw new IllegalArgumentException(type + " has no packed form");
         };
     }
 

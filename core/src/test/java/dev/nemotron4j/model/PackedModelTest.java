@@ -34,7 +34,7 @@ class PackedModelTest {
     static Path dir;
 
     /** Rows of a whole group and a tail (hidden 1280 = one 1024 group + 8 blocks, like Minitron's 11520). */
-    private static SynthShape shape(String arch) {
+    static SynthShape shape(String arch) {
         boolean nemotron = arch.equals("nemotron");
         return new SynthShape("packed-" + arch, arch, "packed test", 1024, 1280, 2, 8, 4, 128, nemotron ? 64 : 128,
                 512, 256, 1e-5f, 10000f, nemotron ? 2 : 1, nemotron ? 3 : 2, nemotron ? 1 : 0, nemotron ? 0 : -1);
