@@ -80,6 +80,7 @@ final class BenchCommand implements Callable<Integer> {
             SplittableRandom rng = new SplittableRandom(1234);
             // One sequence for every run, reset in between, so the heap holds one KV cache and one set of buffers.
             InferenceState s = m.newState(Math.max(Math.max(pp, DECODE_PROMPT + tg), WARM_UP_PROMPT + 2));
+            m.awaitWeightCache(); // a cache being written would share the cores with the timed runs
             warmUp(m, s, rng);
             double ppTokS = pp > 0 ? median(reps, () -> promptRun(m, s, rng)) : 0;
             double tgTokS = tg > 0 ? median(reps, () -> decodeRun(m, s, rng)) : 0;

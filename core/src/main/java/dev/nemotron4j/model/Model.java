@@ -31,10 +31,10 @@ public final class Model implements AutoCloseable {
         this.architecture = architecture;
         this.config = config;
         this.hfConfig = hfConfig;
-        this.cache = WeightCache.open(path, options, arena);
+        this.cache = WeightCache.open(path, file, options, arena);
         try {
             this.transformer = new Transformer(config,
-                    WeightLoader.load(file, config, architecture, names, options, cache));
+                    WeightLoader.load(file, config, architecture, names, options, cache, arena));
             cache.finish();
         } catch (RuntimeException e) {
             cache.close();
@@ -128,6 +128,12 @@ public final class Model implements AutoCloseable {
 
     /** Whether this load mapped its matrices from the weight cache, built it, or did without. */
     public WeightCacheStatus weightCache() {
+        return cache.status();
+    }
+
+    /** Waits until a weight cache this load builds is written (it is written in the background), then its status. */
+    public WeightCacheStatus awaitWeightCache() {
+        cache.close();
         return cache.status();
     }
 

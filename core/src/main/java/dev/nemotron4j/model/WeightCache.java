@@ -4,9 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nemotron4j.formats.ModelFile;
+import dev.nemotron4j.formats.TensorEntry;
 import dev.nemotron4j.model.WeightCacheStatus.State;
 import dev.nemotron4j.tensor.GGMLType;
-import dev.nemotron4j.tensor.NativeMemory;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q4_0Tensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
@@ -29,18 +30,20 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
 
 /**
  * The matrices a load transforms (quantized on load, or repacked for the decode kernels), kept in one file per model
  * and load options so that the next load maps them instead of making them again: on a warm page cache that is a
- * mapping, not gigabytes of fresh memory written. While a cache is built, the quantizer and packer write straight into
- * the file's mapping, so building it costs no copy; the finished file is synced and renamed into place in the
- * background, and a file is only ever found whole.
+ * mapping, not gigabytes of fresh memory written. A load that builds the file makes its matrices in memory as it would
+ * without a cache and writes them on a thread of its own afterwards ({@link #close()} waits for it); the file is
+ * synced, then renamed into place, so it is only ever found whole.
  *
  * <p>File: matrix data at 4 KiB-aligned offsets, then a JSON index (what the file was made from, and each matrix's
  * name, type, shape and place), then 16 bytes: the index offset and {@link #MAGIC}. The index names the source files
@@ -61,13 +64,10 @@ final class WeightCache implements AutoCloseable {
     /** Mapped mode: the index, by matrix name, over the whole file mapped read-only. */
     private final Map<String, JsonNode> entries = new HashMap<>();
     private MemorySegment mapped;
-    /** Build mode: the file being written and where each region given out starts in it. */
-    private FileChannel building;
-    private Path temporary;
-    private long end;
-    private final Map<Long, Long> regionOffsets = new HashMap<>();
-    private final ArrayNode written = JSON.createArrayNode();
-    private Thread finisher;
+    /** Build mode: the matrices this load made, by name, for {@link #finish()} to write. */
+    private boolean building;
+    private final Map<String, WeightTensor> made = new LinkedHashMap<>();
+    private Thread writer;
 
     private WeightCache(Arena arena, Path file, ObjectNode identity, WeightCacheStatus status) {
         this.arena = arena;
@@ -76,40 +76,58 @@ final class WeightCache implements AutoCloseable {
         this.status = status;
     }
 
-    /** A cache for the model at {@code modelPath} in {@code options.weightCache()}, mapped, built, or off. */
-    static WeightCache open(Path modelPath, LoadOptions options, Arena arena) {
+    /**
+     * A cache for the model at {@code modelPath} (whose tensors {@code file} holds) in {@code options.weightCache()}:
+     * mapped, building, or off when none is asked for, nothing would be made on load, or it cannot be written.
+     */
+    static WeightCache open(Path modelPath, ModelFile file, LoadOptions options, Arena arena) {
         Path dir = options.weightCache();
         if (dir == null) {
-            return off(arena, new WeightCacheStatus(State.OFF, null, "weight cache off"));
+            return off(arena, State.OFF, "weight cache off");
+        }
+        long bytes = bytesMadeOnLoad(file, options);
+        if (bytes == 0) {
+            return off(arena, State.OFF, "weight cache not needed: nothing is quantized or packed on load");
         }
         try {
-            List<Path> sources = sources(modelPath);
-            ObjectNode identity = identity(sources, options);
-            Path file = dir.resolve(fileName(modelPath.toRealPath(), options));
-            WeightCache cache = new WeightCache(arena, file, identity, null);
-            if (Files.isRegularFile(file) && cache.map()) {
+            WeightCache cache = new WeightCache(arena, dir.resolve(fileName(modelPath.toRealPath(), options)),
+                    identity(sources(modelPath), options), null);
+            if (Files.isRegularFile(cache.file) && cache.map()) {
                 return cache;
             }
             Files.createDirectories(dir);
-            long needed = 0;
-            for (Path source : sources) {
-                needed += Files.size(source);
-            }
             long usable = Files.getFileStore(dir).getUsableSpace();
-            if (usable < needed + (1L << 30)) {
-                return off(arena, new WeightCacheStatus(State.UNAVAILABLE, null, String.format(
-                        "weight cache not written: %s has %.1f GB free, about %.1f GB are needed", dir,
-                        usable / 1e9, (needed + (1L << 30)) / 1e9)));
+            long needed = bytes + (1L << 30); // and room to spare for the user's other files
+            if (usable < needed) {
+                return off(arena, State.UNAVAILABLE, String.format(
+                        "weight cache not written: %s has %.1f GB free, %.1f GB are needed", dir, usable / 1e9,
+                        needed / 1e9));
             }
-            cache.startBuilding();
+            cache.building = true;
+            cache.status = new WeightCacheStatus(State.BUILT, cache.file, "building " + cache.file);
             return cache;
         } catch (IOException | RuntimeException e) {
-            return off(arena, new WeightCacheStatus(State.UNAVAILABLE, null, "weight cache not used: " + e.getMessage()));
+            return off(arena, State.UNAVAILABLE, "weight cache not used: " + dir + ": " + e);
         }
     }
 
-    private static WeightCache off(Arena arena, WeightCacheStatus status) {
-        return new WeightCache(arena, null, null, status);
+    /** A bound on what the quantizer and packer would make: every matrix they take, at its packed size or more. */
+    private static long bytesMadeOnLoad(ModelFile file, LoadOptions options) {
+        long bytes = 0;
+        for (TensorEntry t : file.tensors().values()) {
+            GGMLType type = t.type();
+            boolean isFloat = type == GGMLType.F32 || type == GGMLType.F16 || type == GGMLType.BF16;
+            if (options.quantize() != LoadOptions.Quantize.NONE && isFloat) {
+                bytes += t.elementCount(); // Q8_0 and Q4_0 take less than a byte per value
+            } else if (options.pack() && WeightPacker.packs(type)) {
+                bytes += t.data().byteSize() + t.data().byteSize() / 16; // Q4_K's 19 bytes per 18
+            }
+        }
+        return bytes;
+    }
+
+    private static WeightCache off(Arena arena, State state, String detail) {
+        return new WeightCache(arena, null, null, new WeightCacheStatus(state, null, detail));
     }
 
     WeightCacheStatus status() {
@@ -128,92 +146,92 @@ final class WeightCache implements AutoCloseable {
                 : WeightTensor.of(type, data, rows, cols);
     }
 
-    /** Memory for a matrix made at load time: a region of the file being built, else the model's arena. */
-    MemorySegment allocate(long bytes) {
-        if (building != null && bytes > 0) {
-            long offset = align(end);
-            try {
-                MemorySegment region = building.map(FileChannel.MapMode.READ_WRITE, offset, bytes, arena);
-                end = offset + bytes;
-                regionOffsets.put(region.address(), offset);
-                return region;
-            } catch (IOException e) {
-                abandon("weight cache not written: " + e.getMessage());
-            }
-        }
-        return NativeMemory.allocate(arena, bytes);
-    }
-
-    /** Whether {@code segment} is a region {@link #allocate} gave out of the file being built. */
-    boolean owns(MemorySegment segment) {
-        return building != null && regionOffsets.containsKey(segment.address());
-    }
-
-    /** Records {@code tensor} as matrix {@code name} when its data lies in the file being built. */
+    /** Remembers matrix {@code name}, made by this load, for the file being built. */
     void keep(String name, WeightTensor tensor) {
-        Long offset = building == null ? null : regionOffsets.get(tensor.data().address());
-        if (offset == null) {
-            return;
+        if (building) {
+            made.put(name, tensor);
         }
-        written.addObject().put("name", name).put("type", tensor.type().name())
-                .put("packed", tensor instanceof PackedTensor).put("rows", tensor.rows()).put("cols", tensor.cols())
-                .put("offset", offset).put("bytes", tensor.data().byteSize());
     }
 
-    /**
-     * Ends a build: writes the index and trailer, then syncs the file and renames it into place on a thread of its own
-     * ({@link #close()} waits for it). A build that kept nothing leaves no file.
-     */
+    /** Ends a build: the matrices kept are written, synced and renamed into place on a thread of its own. */
     void finish() {
-        if (building == null) {
+        if (!building) {
             return;
         }
-        if (written.isEmpty()) {
-            abandon("weight cache not written: no matrix is quantized or packed on load");
-            status = new WeightCacheStatus(State.OFF, null, status.detail());
+        building = false;
+        if (made.isEmpty()) {
+            status = new WeightCacheStatus(State.OFF, null, "weight cache not needed: nothing was packed on load");
             return;
         }
-        FileChannel channel = building;
-        building = null;
-        try {
-            ObjectNode index = identity.deepCopy().set("tensors", written);
-            byte[] json = JSON.writeValueAsBytes(index);
-            long indexOffset = align(end);
-            channel.write(ByteBuffer.wrap(json), indexOffset);
-            ByteBuffer trailer = ByteBuffer.allocate(TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN)
-                    .putLong(indexOffset).putLong(MAGIC).flip();
-            channel.write(trailer, indexOffset + json.length);
-        } catch (IOException e) {
-            closeQuietly(channel);
-            deleteQuietly(temporary);
-            status = new WeightCacheStatus(State.UNAVAILABLE, null, "weight cache not written: " + e.getMessage());
-            return;
-        }
-        long bytes = end;
-        status = new WeightCacheStatus(State.BUILT, file, String.format("weights packed into %s (%.1f GB); later loads map it",
-                file, bytes / 1e9));
-        finisher = Thread.ofPlatform().name("weight-cache-sync").start(() -> {
-            try (channel) {
-                channel.force(false);
-                Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                deleteQuietly(temporary);
-                status = new WeightCacheStatus(State.UNAVAILABLE, null, "weight cache not saved: " + e.getMessage());
-            }
-        });
+        status = new WeightCacheStatus(State.BUILT, file, "saving the packed weights to " + file
+                + " for later loads to map");
+        writer = Thread.ofPlatform().name("weight-cache-writer").start(this::write);
     }
 
-    /** Waits for a build's sync and rename; the mapped memory itself belongs to the model's arena. */
+    /** Waits for the file of a build to be written (the matrices it reads belong to the model's arena); idempotent. */
     @Override
     public void close() {
-        if (building != null) {
-            abandon(status == null ? "weight cache not written" : status.detail());
-        }
-        if (finisher != null) {
+        if (writer != null) {
             try {
-                finisher.join();
+                writer.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void write() {
+        Path temporary = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        try {
+            removeStaleTemporaries();
+            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                ArrayNode tensors = JSON.createArrayNode();
+                long end = 0;
+                for (Map.Entry<String, WeightTensor> e : made.entrySet()) {
+                    WeightTensor t = e.getValue();
+                    long offset = align(end);
+                    writeFully(channel, t.data(), offset);
+                    end = offset + t.data().byteSize();
+                    tensors.addObject().put("name", e.getKey()).put("type", t.type().name())
+                            .put("packed", t instanceof PackedTensor).put("rows", t.rows()).put("cols", t.cols())
+                            .put("offset", offset).put("bytes", t.data().byteSize());
+                }
+                byte[] index = JSON.writeValueAsBytes(identity.deepCopy().set("tensors", tensors));
+                long indexOffset = align(end);
+                channel.write(ByteBuffer.wrap(index), indexOffset);
+                channel.write(ByteBuffer.allocate(TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(indexOffset).putLong(MAGIC).flip(), indexOffset + index.length);
+                channel.force(false);
+            }
+            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            status = new WeightCacheStatus(State.BUILT, file, String.format(
+                    "packed weights saved to %s (%.1f GB); later loads map them", file, Files.size(file) / 1e9));
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(temporary);
+            status = new WeightCacheStatus(State.UNAVAILABLE, null, "weight cache not saved: " + file + ": " + e);
+        }
+    }
+
+    private static void writeFully(FileChannel channel, MemorySegment data, long position) throws IOException {
+        long chunk = 1L << 26;
+        for (long done = 0; done < data.byteSize(); ) {
+            ByteBuffer buffer = data.asSlice(done, Math.min(chunk, data.byteSize() - done)).asByteBuffer();
+            while (buffer.hasRemaining()) {
+                done += channel.write(buffer, position + done);
+            }
+        }
+    }
+
+    /** Removes what builds of this file by processes no longer running left behind. */
+    private void removeStaleTemporaries() throws IOException {
+        String prefix = file.getFileName() + ".tmp-";
+        try (Stream<Path> siblings = Files.list(file.getParent())) {
+            for (Path p : siblings.filter(p -> p.getFileName().toString().startsWith(prefix)).toList()) {
+                String pid = p.getFileName().toString().substring(prefix.length());
+                if (!pid.matches("[0-9]{1,18}") || ProcessHandle.of(Long.parseLong(pid)).isEmpty()) {
+                    deleteQuietly(p);
+                }
             }
         }
     }
@@ -256,29 +274,6 @@ final class WeightCache implements AutoCloseable {
         }
     }
 
-    private void startBuilding() throws IOException {
-        String prefix = file.getFileName() + ".tmp-";
-        try (Stream<Path> siblings = Files.list(file.getParent())) {
-            for (Path p : siblings.filter(p -> p.getFileName().toString().startsWith(prefix)).toList()) {
-                String pid = p.getFileName().toString().substring(prefix.length());
-                if (!pid.matches("[0-9]{1,18}") || ProcessHandle.of(Long.parseLong(pid)).isEmpty()) {
-                    deleteQuietly(p); // left by a process that died while building
-                }
-            }
-        }
-        temporary = file.resolveSibling(prefix + ProcessHandle.current().pid());
-        building = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.READ, StandardOpenOption.WRITE);
-        status = new WeightCacheStatus(State.BUILT, file, "building " + file);
-    }
-
-    private void abandon(String why) {
-        closeQuietly(building);
-        building = null;
-        deleteQuietly(temporary);
-        status = new WeightCacheStatus(State.UNAVAILABLE, null, why);
-    }
-
     /** The model file, or the regular files of a model directory (config and weights). */
     private static List<Path> sources(Path modelPath) throws IOException {
         if (!Files.isDirectory(modelPath)) {
@@ -295,12 +290,35 @@ final class WeightCache implements AutoCloseable {
         ArrayNode files = id.putArray("sources");
         for (Path source : sources) {
             files.addObject().put("name", source.getFileName().toString()).put("size", Files.size(source))
-                    .put("modified", Files.getLastModifiedTime(source).toMillis());
+                    .put("modified", Files.getLastModifiedTime(source).toMillis()).put("sample", sample(source));
         }
         id.put("layout", layoutChecksum()).put("lanes", PackedTensor.LANES)
                 .put("quantize", options.quantize().name()).put("pack", options.pack());
         // As read back: a small size parses as an int node, which never equals the long node it was put as.
         return (ObjectNode) JSON.readTree(JSON.writeValueAsBytes(id));
+    }
+
+    /**
+     * A checksum of 64 slices of 4 KiB spread over the file and its last 4 KiB: another file of the same size and
+     * modification time (a copy that kept the time of another quantization) differs there.
+     */
+    private static String sample(Path source) throws IOException {
+        CRC32C crc = new CRC32C();
+        ByteBuffer slice = ByteBuffer.allocate(4096);
+        try (FileChannel channel = FileChannel.open(source, StandardOpenOption.READ)) {
+            long size = channel.size();
+            for (int i = 0; i <= 64; i++) {
+                long position = i < 64 ? size / 64 * i : Math.max(0, size - slice.capacity());
+                slice.clear();
+                while (slice.hasRemaining()) {
+                    if (channel.read(slice, position + slice.position()) < 0) {
+                        break; // a small file ends inside the slice
+                    }
+                }
+                crc.update(slice.flip());
+            }
+        }
+        return Long.toHexString(crc.getValue());
     }
 
     /** The bytecode of what decides the bytes written: the packed formats and the load-time quantizer. */
@@ -335,16 +353,6 @@ final class WeightCache implements AutoCloseable {
 
     private static long align(long offset) {
         return (offset + ALIGN - 1) / ALIGN * ALIGN;
-    }
-
-    private static void closeQuietly(FileChannel channel) {
-        try {
-            if (channel != null) {
-                channel.close();
-            }
-        } catch (IOException ignored) {
-            // the file is deleted next
-        }
     }
 
     private static void deleteQuietly(Path p) {

@@ -8,6 +8,7 @@ import dev.nemotron4j.model.ModelConfig.NormKind;
 import dev.nemotron4j.model.TensorNames.Part;
 import dev.nemotron4j.tensor.WeightTensor;
 
+import java.lang.foreign.Arena;
 import java.util.Arrays;
 
 /**
@@ -37,9 +38,9 @@ final class WeightLoader {
     }
 
     static Weights load(ModelFile file, ModelConfig config, Architecture architecture, TensorNames names,
-                        LoadOptions options, WeightCache cache) {
+                        LoadOptions options, WeightCache cache, Arena arena) {
         return new WeightLoader(file, config, names, architecture.normWeightOffset(names),
-                new WeightQuantizer(options.quantize(), cache), new WeightPacker(options.pack(), cache), cache).load();
+                new WeightQuantizer(options.quantize(), arena), new WeightPacker(options.pack(), arena), cache).load();
     }
 
     private Weights load() {
@@ -81,7 +82,9 @@ final class WeightLoader {
         WeightTensor source = checked(name, rows, cols);
         m = quantizer.apply(source);
         m = pack ? packer.apply(m) : m;
-        cache.keep(name, m);
+        if (m != source) {
+            cache.keep(name, m);
+        }
         return m;
     }
 

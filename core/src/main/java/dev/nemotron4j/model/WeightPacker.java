@@ -2,6 +2,7 @@ package dev.nemotron4j.model;
 
 import dev.nemotron4j.kernels.Parallel;
 import dev.nemotron4j.tensor.GGMLType;
+import dev.nemotron4j.tensor.NativeMemory;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q4_0PackedTensor;
 import dev.nemotron4j.tensor.Q4_0Tensor;
@@ -15,27 +16,28 @@ import dev.nemotron4j.tensor.Q8_0PackedTensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
 import dev.nemotron4j.tensor.WeightTensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Repacks Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices into their {@link PackedTensor} layouts while a model loads, rows
- * in parallel (Q4_K 19-byte blocks of 32 values, Q6_K 28-byte ones). A mapped source is copied into memory from the
- * {@link WeightCache} (a region of the cache file being built, or the model's arena) and its pages are then dropped from
- * memory (the file stays mapped for the tensors that are not packed); a source already in such memory (quantized on
- * load) is packed in place when the packed form has its size, since packing only moves bytes within a row.
+ * in parallel (Q4_K 19-byte blocks of 32 values, Q6_K 28-byte ones). A mapped source is copied into the model's arena
+ * and its pages are then dropped from memory (the file stays mapped for the tensors that are not packed); a source
+ * already in memory (quantized on load) is packed in place when the packed form has its size, since packing only
+ * moves bytes within a row.
  */
 final class WeightPacker {
     private final boolean enabled;
-    private final WeightCache memory;
+    private final Arena arena;
 
-    WeightPacker(boolean enabled, WeightCache memory) {
+    WeightPacker(boolean enabled, Arena arena) {
         this.enabled = enabled;
-        this.memory = memory;
+        this.arena = arena;
     }
 
     WeightTensor apply(WeightTensor m) {
-        if (!enabled || !PackedTensor.fits(m.cols()) || !packable(m)) {
+        if (!enabled || !PackedTensor.fits(m.cols()) || m instanceof PackedTensor || !packs(m.type())) {
             return m;
         }
         MemorySegment source = m.data();
@@ -45,9 +47,8 @@ final class WeightPacker {
             default -> m.type().byteSize(m.cols()) * m.rows();
         };
         long sourceBytes = m.type().byteSize(m.cols()) * m.rows();
-        boolean ours = memory.owns(source) || !source.isMapped() && !source.isReadOnly();
-        boolean inPlace = bytes == sourceBytes && ours;
-        MemorySegment dst = inPlace ? source : memory.allocate(bytes);
+        boolean inPlace = bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
+        MemorySegment dst = inPlace ? source : NativeMemory.allocate(arena, bytes);
         AtomicBoolean usable = new AtomicBoolean(true);
         Parallel.forRange(m.rows(), 64, (from, to) -> {
             switch (m) {
@@ -65,7 +66,7 @@ final class WeightPacker {
         if (!usable.get()) {
             return m; // a Q6_K scale beyond f16 (never in a trained model): decode it unpacked
         }
-        if (source.isMapped() && !ours) {
+        if (source.isMapped()) {
             source.asSlice(0, sourceBytes).unload();
         }
         return packedView(m.type(), dst, m.rows(), m.cols());
@@ -83,8 +84,11 @@ final class WeightPacker {
         };
     }
 
-    private static boolean packable(WeightTensor m) {
-        return m instanceof Q4_0Tensor || m instanceof Q4_1Tensor || m instanceof Q8_0Tensor
-                || m instanceof Q4_KTensor || m instanceof Q6_KTensor;
+    /** Whether matrices of {@code type} have a packed form. */
+    static boolean packs(GGMLType type) {
+        return switch (type) {
+            case Q4_0, Q4_1, Q8_0, Q4_K, Q6_K -> true;
+            default -> false;
+        };
     }
 }

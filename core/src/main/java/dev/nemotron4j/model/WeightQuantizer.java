@@ -7,25 +7,26 @@ import dev.nemotron4j.tensor.Q4_0Tensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
 import dev.nemotron4j.tensor.WeightTensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Quantizes float matrices (F32, F16, BF16) while a model loads, into memory from the {@link WeightCache}, rows in
+ * Quantizes float matrices (F32, F16, BF16) while a model loads, into off-heap memory of the model's arena, rows in
  * parallel, exactly as llama-quantize would (ggml's reference rounding). Other formats pass through.
  */
 final class WeightQuantizer {
     private static final int BLOCK = 32;
 
     private final GGMLType target;
-    private final WeightCache memory;
+    private final Arena arena;
 
-    WeightQuantizer(Quantize quantize, WeightCache memory) {
+    WeightQuantizer(Quantize quantize, Arena arena) {
         this.target = switch (quantize) {
             case NONE -> null;
             case Q8_0 -> GGMLType.Q8_0;
             case Q4_0 -> GGMLType.Q4_0;
         };
-        this.memory = memory;
+        this.arena = arena;
     }
 
     WeightTensor apply(WeightTensor m) {
@@ -37,7 +38,7 @@ final class WeightQuantizer {
         int rows = m.rows();
         int cols = m.cols();
         long rowBytes = target.byteSize(cols);
-        MemorySegment dst = memory.allocate(rowBytes * rows);
+        MemorySegment dst = arena.allocate(rowBytes * rows, 64);
         Parallel.forRange(rows, 64, (from, to) -> {
             float[] row = new float[cols];
             for (int r = from; r < to; r++) {

@@ -76,7 +76,14 @@ class WeightCacheTest {
         LoadOptions options = LoadOptions.DEFAULT.withWeightCache(cacheDir.resolve("cache"));
         loadAndClose(copy, options, State.BUILT);
         loadAndClose(copy, options, State.MAPPED);
-        Files.setLastModifiedTime(copy, FileTime.fromMillis(Files.getLastModifiedTime(copy).toMillis() + 5000));
+        FileTime time = FileTime.fromMillis(Files.getLastModifiedTime(copy).toMillis() + 5000);
+        Files.setLastModifiedTime(copy, time);
+        loadAndClose(copy, options, State.BUILT);
+        loadAndClose(copy, options, State.MAPPED);
+        // Other weights of the same size, given the same modification time.
+        new SyntheticModel(PackedModelTest.shape("nemotron"), SynthType.Q4_K_M, 99).write(copy, (done, total) -> { });
+        assertEquals(Files.size(q4k), Files.size(copy));
+        Files.setLastModifiedTime(copy, time);
         loadAndClose(copy, options, State.BUILT);
         loadAndClose(copy, options, State.MAPPED);
     }
