@@ -4,23 +4,40 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Causal scaled dot-product attention over cached keys and values. */
+import java.util.Arrays;
+
+/**
+ * Causal scaled dot-product attention over cached keys and values. A decoding row attends alone ({@link #attend});
+ * the rows of a prompt chunk (consecutive positions of one sequence) attend as a block, in tiles of four query vectors
+ * of one kv head: its keys are transposed once per task so that a score vector holds one query against L positions
+ * (no horizontal sums) and each key load feeds four queries, the softmax exponentials are vector ops, and each load of
+ * four value vectors feeds the four queries' sixteen sums (4.6× the old per-row path on a 512-token prompt of
+ * Nemotron-Mini's shape, 5.5× on 2048). Heads whose size is not a multiple of 4·L attend row by row too.
+ */
 public final class Attention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    /** One reusable job per calling thread, so attention allocates nothing. */
+    private static final int L = F.length();
+    /** Query vectors per block tile, and the positions of one score step (two vectors). */
+    private static final int QUERIES = 4;
+    private static final int POSITIONS = 2 * L;
+    /** Rows of a chunk per task; fewer rows than {@link #MIN_BLOCK} attend one by one. */
+    private static final int ROWS_PER_TASK = 64;
+    private static final int MIN_BLOCK = 4;
+    /** One reusable job per calling thread, so attention allocates nothing once grown. */
     private static final ThreadLocal<Heads> JOB = ThreadLocal.withInitial(Heads::new);
+    /** Per worker thread: transposed keys, scores and row sums of a block. */
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Attention() {
     }
 
     /**
-     * Attention of {@code n} query rows with {@code heads} query heads each, in parallel over heads. Row r attends to
-     * positions [0, positions[r]] of its own sequence's cache ({@code keys[r]}, {@code values[r]}, each
-     * [position][kvDim]); query head h uses kv head h / group. q and out are [n][heads·headDim]; {@code scores[h]}
-     * holds at least max(positions) + 1 floats.
+     * Attention of {@code n} query rows with {@code heads} query heads each. Row r attends to positions
+     * [0, positions[r]] of its own sequence's cache ({@code keys[r]}, {@code values[r]}, each [position][kvDim]);
+     * query head h uses kv head h / group. q and out are [n][heads·headDim].
      */
     public static void attendAll(float[] q, float[][] keys, float[][] values, int[] positions, int kvDim, int heads,
-                                 int group, int headDim, int n, float[][] scores, float[] out) {
+                                 int group, int headDim, int n, float[] out) {
         Heads job = JOB.get();
         job.q = q;
         job.keys = keys;
@@ -30,18 +47,17 @@ public final class Attention {
         job.group = group;
         job.headDim = headDim;
         job.qDim = heads * headDim;
-        job.n = n;
-        job.scores = scores;
         job.out = out;
-        Parallel.forRange(heads, 1, job);
+        job.split(n, heads / group);
+        Parallel.forRange(job.tasks, 1, job);
         job.q = null;
         job.keys = null;
         job.values = null;
         job.positions = null;
-        job.scores = null;
         job.out = null;
     }
 
+    /** The rows cut into runs (consecutive positions of one sequence) and the runs into tasks of one kv head each. */
     private static final class Heads implements Parallel.RangeBody {
         float[] q;
         float[][] keys;
@@ -51,19 +67,269 @@ public final class Attention {
         int group;
         int headDim;
         int qDim;
-        int n;
-        float[][] scores;
         float[] out;
+        /** Task i covers rows [taskFrom[i], taskTo[i]) of one run for kv head taskHead[i]. */
+        int tasks;
+        int[] taskFrom = new int[0];
+        int[] taskTo = new int[0];
+        int[] taskHead = new int[0];
+
+        void split(int n, int kvHeads) {
+            tasks = 0;
+            for (int r = 0; r < n; ) {
+                int end = r + 1;
+                while (end < n && keys[end] == keys[r] && positions[end] == positions[end - 1] + 1) {
+                    end++;
+                }
+                for (int from = r; from < end; from += ROWS_PER_TASK) {
+                    for (int g = 0; g < kvHeads; g++) {
+                        add(from, Math.min(end, from + ROWS_PER_TASK), g);
+                    }
+                }
+                r = end;
+            }
+        }
+
+        private void add(int from, int to, int head) {
+            if (tasks == taskFrom.length) {
+                int grown = Math.max(16, 2 * tasks);
+                taskFrom = Arrays.copyOf(taskFrom, grown);
+                taskTo = Arrays.copyOf(taskTo, grown);
+                taskHead = Arrays.copyOf(taskHead, grown);
+            }
+            taskFrom[tasks] = from;
+            taskTo[tasks] = to;
+            taskHead[tasks] = head;
+            tasks++;
+        }
 
         @Override
-        public void run(int fromHead, int toHead) {
-            for (int h = fromHead; h < toHead; h++) {
-                int kvOffset = (h / group) * headDim;
-                for (int r = 0; r < n; r++) {
-                    int qOffset = r * qDim + h * headDim;
-                    attend(q, qOffset, keys[r], values[r], kvDim, kvOffset, positions[r] + 1, headDim, scores[h], out,
-                            qOffset);
+        public void run(int fromTask, int toTask) {
+            Scratch s = SCRATCH.get();
+            for (int i = fromTask; i < toTask; i++) {
+                int g = taskHead[i];
+                int from = taskFrom[i];
+                int to = taskTo[i];
+                if (to - from >= MIN_BLOCK && headDim % (4 * L) == 0) {
+                    block(this, s, from, to, g);
+                    continue;
                 }
+                for (int r = from; r < to; r++) {
+                    float[] scores = s.scores(positions[r] + 1)[0];
+                    for (int h = g * group; h < (g + 1) * group; h++) {
+                        int qOffset = r * qDim + h * headDim;
+                        attend(q, qOffset, keys[r], values[r], kvDim, g * headDim, positions[r] + 1, headDim,
+                                scores, out, qOffset);
+                    }
+                }
+            }
+        }
+    }
+
+    /** What one worker reuses across calls. */
+    private static final class Scratch {
+        /** Keys of one kv head transposed: [d][position], rows of a stride of floats. */
+        float[] keysT = new float[0];
+        /** Scores, then exponentials, of a tile's query vectors: [query][position]. */
+        private final float[][] scores = new float[QUERIES][0];
+        final float[] sums = new float[QUERIES];
+        final int[] qOffsets = new int[QUERIES];
+        final int[] ends = new int[QUERIES];
+
+        /** The score rows, each of at least {@code positions} floats. */
+        float[][] scores(int positions) {
+            if (scores[0].length < positions) {
+                for (int i = 0; i < QUERIES; i++) {
+                    scores[i] = new float[Math.max(positions, 2 * scores[i].length)];
+                }
+            }
+            return scores;
+        }
+    }
+
+    /**
+     * Rows [from, to) of one run, query heads of kv head g: query vector v = (row from + v / group, head
+     * g·group + v % group), taken QUERIES at a time.
+     */
+    private static void block(Heads job, Scratch s, int from, int to, int g) {
+        int headDim = job.headDim;
+        int kvOffset = g * headDim;
+        int length = job.positions[to - 1] + 1;
+        int stride = (length + POSITIONS - 1) / POSITIONS * POSITIONS;
+        if (s.keysT.length < headDim * stride) {
+            s.keysT = new float[headDim * stride];
+        }
+        float[][] scores = s.scores(stride);
+        float[] keys = job.keys[from];
+        for (int j = 0; j < length; j++) {
+            int k = j * job.kvDim + kvOffset;
+            for (int d = 0; d < headDim; d++) {
+                s.keysT[d * stride + j] = keys[k + d];
+            }
+        }
+        for (int d = 0; d < headDim; d++) {
+            Arrays.fill(s.keysT, d * stride + length, (d + 1) * stride, 0f);
+        }
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        int vectors = (to - from) * job.group;
+        int[] qOffsets = s.qOffsets;
+        int[] ends = s.ends;
+        for (int v0 = 0; v0 < vectors; v0 += QUERIES) {
+            int count = Math.min(QUERIES, vectors - v0);
+            for (int i = 0; i < QUERIES; i++) {
+                int v = v0 + Math.min(i, count - 1); // a short tile repeats its last vector
+                int row = from + v / job.group;
+                qOffsets[i] = row * job.qDim + (g * job.group + v % job.group) * headDim;
+                ends[i] = job.positions[row] + 1;
+            }
+            int tileEnd = ends[QUERIES - 1];
+            for (int j = 0; j < tileEnd; j += POSITIONS) {
+                scores(job.q, qOffsets, s.keysT, stride, headDim, j, scale, scores);
+            }
+            for (int i = 0; i < count; i++) {
+                s.sums[i] = softmax(scores[i], ends[i]);
+            }
+            values(scores, s.sums, count, ends, job.values[from], job.kvDim, kvOffset, headDim, job.out, qOffsets);
+        }
+    }
+
+    /**
+     * scores[i][j … j + POSITIONS) = scale · q_i · k_j… for the four query vectors at {@code qOffsets}: per dimension
+     * d, two loads of transposed keys feed eight fused multiply-adds.
+     */
+    private static void scores(float[] q, int[] qOffsets, float[] keysT, int stride, int headDim, int j,
+                               float scale, float[][] scores) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        int q0 = qOffsets[0];
+        int q1 = qOffsets[1];
+        int q2 = qOffsets[2];
+        int q3 = qOffsets[3];
+        for (int d = 0, k = j; d < headDim; d++, k += stride) {
+            FloatVector k0 = FloatVector.fromArray(F, keysT, k);
+            FloatVector k1 = FloatVector.fromArray(F, keysT, k + L);
+            FloatVector x0 = FloatVector.broadcast(F, q[q0 + d]);
+            a0 = x0.fma(k0, a0);
+            b0 = x0.fma(k1, b0);
+            FloatVector x1 = FloatVector.broadcast(F, q[q1 + d]);
+            a1 = x1.fma(k0, a1);
+            b1 = x1.fma(k1, b1);
+            FloatVector x2 = FloatVector.broadcast(F, q[q2 + d]);
+            a2 = x2.fma(k0, a2);
+            b2 = x2.fma(k1, b2);
+            FloatVector x3 = FloatVector.broadcast(F, q[q3 + d]);
+            a3 = x3.fma(k0, a3);
+            b3 = x3.fma(k1, b3);
+        }
+        a0.mul(scale).intoArray(scores[0], j);
+        b0.mul(scale).intoArray(scores[0], j + L);
+        a1.mul(scale).intoArray(scores[1], j);
+        b1.mul(scale).intoArray(scores[1], j + L);
+        a2.mul(scale).intoArray(scores[2], j);
+        b2.mul(scale).intoArray(scores[2], j + L);
+        a3.mul(scale).intoArray(scores[3], j);
+        b3.mul(scale).intoArray(scores[3], j + L);
+    }
+
+    /** Replaces scores[0 … end) by exp(score − max) and returns their sum. */
+    private static float softmax(float[] scores, int end) {
+        int upper = end - end % L;
+        FloatVector maxes = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < upper; j += L) {
+            maxes = maxes.max(FloatVector.fromArray(F, scores, j));
+        }
+        float max = maxes.reduceLanes(VectorOperators.MAX);
+        for (int j = upper; j < end; j++) {
+            max = Math.max(max, scores[j]);
+        }
+        FloatVector sums = FloatVector.zero(F);
+        for (int j = 0; j < upper; j += L) {
+            FloatVector e = FloatVector.fromArray(F, scores, j).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(scores, j);
+            sums = sums.add(e);
+        }
+        float sum = sums.reduceLanes(VectorOperators.ADD);
+        for (int j = upper; j < end; j++) {
+            float e = (float) Math.exp(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /**
+     * out_i = Σ_j p_i[j] · v_j / sums[i] for the first {@code count} query vectors, j below each one's end: four
+     * vectors of a value row at a time (a quarter of it with AVX-512 and a head of 128), each load feeding the four
+     * query vectors.
+     */
+    private static void values(float[][] p, float[] sums, int count, int[] ends, float[] values, int kvDim,
+                               int kvOffset, int headDim, float[] out, int[] qOffsets) {
+        float[] p0 = p[0];
+        float[] p1 = p[1];
+        float[] p2 = p[2];
+        float[] p3 = p[3];
+        for (int i = 0; i < count; i++) {
+            Arrays.fill(p[i], ends[i], ends[QUERIES - 1], 0f); // the causal mask of the earlier rows of the tile
+        }
+        int end = ends[count - 1];
+        for (int d = 0; d < headDim; d += 4 * L) {
+            FloatVector o00 = FloatVector.zero(F), o01 = o00, o02 = o00, o03 = o00, o10 = o00, o11 = o00, o12 = o00,
+                    o13 = o00, o20 = o00, o21 = o00, o22 = o00, o23 = o00, o30 = o00, o31 = o00, o32 = o00, o33 = o00;
+            for (int j = 0, v = kvOffset + d; j < end; j++, v += kvDim) {
+                FloatVector x0 = FloatVector.fromArray(F, values, v);
+                FloatVector x1 = FloatVector.fromArray(F, values, v + L);
+                FloatVector x2 = FloatVector.fromArray(F, values, v + 2 * L);
+                FloatVector x3 = FloatVector.fromArray(F, values, v + 3 * L);
+                FloatVector w = FloatVector.broadcast(F, p0[j]);
+                o00 = x0.fma(w, o00);
+                o01 = x1.fma(w, o01);
+                o02 = x2.fma(w, o02);
+                o03 = x3.fma(w, o03);
+                w = FloatVector.broadcast(F, p1[j]);
+                o10 = x0.fma(w, o10);
+                o11 = x1.fma(w, o11);
+                o12 = x2.fma(w, o12);
+                o13 = x3.fma(w, o13);
+                w = FloatVector.broadcast(F, p2[j]);
+                o20 = x0.fma(w, o20);
+                o21 = x1.fma(w, o21);
+                o22 = x2.fma(w, o22);
+                o23 = x3.fma(w, o23);
+                w = FloatVector.broadcast(F, p3[j]);
+                o30 = x0.fma(w, o30);
+                o31 = x1.fma(w, o31);
+                o32 = x2.fma(w, o32);
+                o33 = x3.fma(w, o33);
+            }
+            // Vectors passed to a helper would be boxed: the stores are written out.
+            int o = qOffsets[0] + d;
+            float scale = 1f / sums[0];
+            o00.mul(scale).intoArray(out, o);
+            o01.mul(scale).intoArray(out, o + L);
+            o02.mul(scale).intoArray(out, o + 2 * L);
+            o03.mul(scale).intoArray(out, o + 3 * L);
+            if (count > 1) {
+                o = qOffsets[1] + d;
+                scale = 1f / sums[1];
+                o10.mul(scale).intoArray(out, o);
+                o11.mul(scale).intoArray(out, o + L);
+                o12.mul(scale).intoArray(out, o + 2 * L);
+                o13.mul(scale).intoArray(out, o + 3 * L);
+            }
+            if (count > 2) {
+                o = qOffsets[2] + d;
+                scale = 1f / sums[2];
+                o20.mul(scale).intoArray(out, o);
+                o21.mul(scale).intoArray(out, o + L);
+                o22.mul(scale).intoArray(out, o + 2 * L);
+                o23.mul(scale).intoArray(out, o + 3 * L);
+            }
+            if (count > 3) {
+                o = qOffsets[3] + d;
+                scale = 1f / sums[3];
+                o30.mul(scale).intoArray(out, o);
+                o31.mul(scale).intoArray(out, o + L);
+                o32.mul(scale).intoArray(out, o + 2 * L);
+                o33.mul(scale).intoArray(out, o + 3 * L);
             }
         }
     }
@@ -88,9 +354,36 @@ public final class Attention {
             sum += e;
         }
         float inv = 1f / sum;
-        java.util.Arrays.fill(out, outOffset, outOffset + headDim, 0f);
+        Arrays.fill(out, outOffset, outOffset + headDim, 0f);
         for (int j = 0; j < positions; j++) {
             axpy(scores[j] * inv, values, j * kvDim + kvOffset, out, outOffset, headDim);
+        }
+    }
+
+    /** Scalar reference of {@link #attend} and of the block path, for the tests. */
+    static void attendScalar(float[] q, int qOffset, float[] keys, float[] values, int kvDim, int kvOffset,
+                             int positions, int headDim, float[] out, int outOffset) {
+        double[] p = new double[positions];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < positions; j++) {
+            double s = 0;
+            for (int d = 0; d < headDim; d++) {
+                s += (double) q[qOffset + d] * keys[j * kvDim + kvOffset + d];
+            }
+            p[j] = s / Math.sqrt(headDim);
+            max = Math.max(max, p[j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < positions; j++) {
+            p[j] = Math.exp(p[j] - max);
+            sum += p[j];
+        }
+        for (int d = 0; d < headDim; d++) {
+            double o = 0;
+            for (int j = 0; j < positions; j++) {
+                o += p[j] * values[j * kvDim + kvOffset + d];
+            }
+            out[outOffset + d] = (float) (o / sum);
         }
     }
 

@@ -7,7 +7,6 @@ package dev.nemotron4j.model;
 public final class ForwardBuffers {
     private final ModelConfig config;
     int rows;
-    int scoreCapacity;
     float[] x;       // residual stream, [n][dim]
     float[] xb;      // normalised input of a block, [n][dim]
     float[] q;       // [n][qDim]
@@ -18,7 +17,6 @@ public final class ForwardBuffers {
     float[] hidden;  // MLP hidden (gate), [n][hiddenDim]
     float[] up;      // MLP up projection, [n][hiddenDim]
     float[] logits;  // [logit rows][vocab]
-    float[][] scores; // per query head, attention scores over positions
     int[] positions;      // [n] the position of each row in its sequence
     float[][] rowKeys;    // [n] the key cache of each row's sequence, for the current layer
     float[][] rowValues;  // [n] likewise the value cache
@@ -32,7 +30,7 @@ public final class ForwardBuffers {
         return logits;
     }
 
-    void ensure(int n, int logitRows, int maxPositions) {
+    void ensure(int n, int logitRows) {
         if (n > rows) {
             rows = n;
             x = new float[n * config.dim()];
@@ -47,10 +45,6 @@ public final class ForwardBuffers {
             positions = new int[n];
             rowKeys = new float[n][];
             rowValues = new float[n][];
-        }
-        if (maxPositions > scoreCapacity) {
-            scoreCapacity = maxPositions;
-            scores = new float[config.heads()][maxPositions];
         }
         long logitsSize = (long) logitRows * config.vocabSize();
         if (logits == null || logits.length < logitsSize) {

@@ -90,11 +90,7 @@ public final class Transformer {
     private float[] forwardRows(ForwardBuffers b, InferenceState[] states, int[] tokens, int firstLogitRow) {
         int n = tokens.length;
         int dim = config.dim();
-        int maxCapacity = 0;
-        for (InferenceState state : states) {
-            maxCapacity = Math.max(maxCapacity, state.cache.capacity());
-        }
-        b.ensure(n, n - firstLogitRow, maxCapacity);
+        b.ensure(n, n - firstLogitRow);
         for (int r = 0; r < n; r++) {
             // Rows of the same sequence follow each other: each row sits one past the previous one.
             b.positions[r] = r > 0 && states[r] == states[r - 1] ? b.positions[r - 1] + 1 : states[r].position();
@@ -147,7 +143,7 @@ public final class Transformer {
             b.rowValues[r] = cache.values[l];
         }
         Attention.attendAll(b.q, b.rowKeys, b.rowValues, positions, kvDim, config.heads(), config.groupSize(),
-                headDim, n, b.scores, b.att);
+                headDim, n, b.att);
         Matmul.matmul(layer.wo(), b.att, n, b.proj);
         addInPlace(b.x, b.proj, n * dim);
     }
