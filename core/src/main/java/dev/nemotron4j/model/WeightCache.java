@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -30,8 +29,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -47,8 +46,8 @@ import java.util.zip.CRC32C;
  *
  * <p>File: matrix data at 4 KiB-aligned offsets, then a JSON index (what the file was made from, and each matrix's
  * name, type, shape and place), then 16 bytes: the index offset and {@link #MAGIC}. The index names the source files
- * by size and modification time, the vector width, the load options and a checksum of the bytecode of the classes
- * that define the layouts; a file that differs in any of them is built again.
+ * by size, modification time and a checksum of slices of them, the vector width, the load options and a checksum of
+ * the bytecode of the classes that define the layouts; a file that differs in any of them is built again.
  */
 final class WeightCache implements AutoCloseable {
     private static final long MAGIC = 0x5844_4957_4a34_4e4eL; // "NN4JWIDX" read little-endian
@@ -236,22 +235,20 @@ final class WeightCache implements AutoCloseable {
         }
     }
 
+    /** Maps the file if its trailer, index and identity check out; it is mapped only then. */
     private boolean map() {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
             if (size < TRAILER_BYTES) {
                 return false;
             }
-            MemorySegment whole = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            long indexOffset = whole.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN),
-                    size - TRAILER_BYTES);
-            long magic = whole.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN),
-                    size - 8);
+            ByteBuffer trailer = read(channel, size - TRAILER_BYTES, TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            long indexOffset = trailer.getLong(0);
             long indexBytes = size - TRAILER_BYTES - indexOffset;
-            if (magic != MAGIC || indexOffset < 0 || indexBytes <= 0 || indexBytes > MAX_INDEX_BYTES) {
+            if (trailer.getLong(8) != MAGIC || indexOffset < 0 || indexBytes <= 0 || indexBytes > MAX_INDEX_BYTES) {
                 return false;
             }
-            JsonNode index = JSON.readTree(whole.asSlice(indexOffset, indexBytes).toArray(ValueLayout.JAVA_BYTE));
+            JsonNode index = JSON.readTree(read(channel, indexOffset, (int) indexBytes).array());
             if (!(index instanceof ObjectNode o) || !identity.equals(o.deepCopy().without("tensors"))) {
                 return false;
             }
@@ -265,13 +262,23 @@ final class WeightCache implements AutoCloseable {
                 GGMLType.valueOf(e.path("type").asText()); // throws for a name that is no type
                 found.put(e.path("name").asText(), e);
             }
+            mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             entries.putAll(found);
-            mapped = whole;
             status = new WeightCacheStatus(State.MAPPED, file, "weights mapped from " + file);
             return true;
         } catch (IOException | RuntimeException e) {
             return false;
         }
+    }
+
+    private static ByteBuffer read(FileChannel channel, long position, int bytes) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(bytes);
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, position + buffer.position()) < 0) {
+                throw new IOException("file ends early");
+            }
+        }
+        return buffer.flip();
     }
 
     /** The model file, or the regular files of a model directory (config and weights). */
@@ -304,18 +311,11 @@ final class WeightCache implements AutoCloseable {
      */
     private static String sample(Path source) throws IOException {
         CRC32C crc = new CRC32C();
-        ByteBuffer slice = ByteBuffer.allocate(4096);
         try (FileChannel channel = FileChannel.open(source, StandardOpenOption.READ)) {
             long size = channel.size();
             for (int i = 0; i <= 64; i++) {
-                long position = i < 64 ? size / 64 * i : Math.max(0, size - slice.capacity());
-                slice.clear();
-                while (slice.hasRemaining()) {
-                    if (channel.read(slice, position + slice.position()) < 0) {
-                        break; // a small file ends inside the slice
-                    }
-                }
-                crc.update(slice.flip());
+                long position = i < 64 ? size / 64 * i : Math.max(0, size - 4096);
+                crc.update(read(channel, position, (int) Math.min(4096, size - position)));
             }
         }
         return Long.toHexString(crc.getValue());
