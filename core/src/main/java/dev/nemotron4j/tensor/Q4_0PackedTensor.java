@@ -180,16 +180,20 @@ public final class Q4_0PackedTensor extends PackedTensor {
         int groups = groups(cols);
         for (int g = 0; g < groups; g++) {
             long group = group(row, g);
-            FloatVector[] d = {halvesLow(group), halvesHigh(group)};
+            // Two locals, not an array: vectors kept in an array are boxed.
+            FloatVector d0 = halvesLow(group);
+            FloatVector d1 = halvesHigh(group);
             for (int j = 0; j < STEPS; j++) {
-                ByteVector q = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES + (long) j * LANES,
-                        ByteOrder.LITTLE_ENDIAN);
+                long step = group + 2L * LANES + (long) j * LANES;
                 int o = outOffset + g * QK * LANES + j * 2 * LANES;
-                for (int p = 0; p < 2; p++) {
-                    IntVector v = (IntVector) q.convertShape(VectorOperators.B2I, I, p);
-                    Simd.toFloats(v.and(0x0f).sub(8)).mul(d[p]).intoArray(out, o + p * L);
-                    Simd.toFloats(v.lanewise(VectorOperators.ASHR, 4)).mul(d[p]).intoArray(out, o + LANES + p * L);
-                }
+                IntVector v0 = (IntVector) ByteVector.fromMemorySegment(Simd.B_QUARTER, data, step,
+                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+                IntVector v1 = (IntVector) ByteVector.fromMemorySegment(Simd.B_QUARTER, data, step + L,
+                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+                Simd.toFloats(v0.and(0x0f).sub(8)).mul(d0).intoArray(out, o);
+                Simd.toFloats(v0.lanewise(VectorOperators.ASHR, 4)).mul(d0).intoArray(out, o + LANES);
+                Simd.toFloats(v1.and(0x0f).sub(8)).mul(d1).intoArray(out, o + L);
+                Simd.toFloats(v1.lanewise(VectorOperators.ASHR, 4)).mul(d1).intoArray(out, o + LANES + L);
             }
         }
         for (int b = groups * LANES; b < cols / QK; b++) {

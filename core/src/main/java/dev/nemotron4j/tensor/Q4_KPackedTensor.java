@@ -346,10 +346,11 @@ public final class Q4_KPackedTensor extends PackedTensor {
             FloatVector c0 = d0.mul(8f).add(m0);
             FloatVector c1 = d1.mul(8f).add(m1);
             for (int j = 0; j < STEPS; j++) {
-                ByteVector q = ByteVector.fromMemorySegment(B_HALF, data,
-                        group + (long) HEADER_BYTES * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN);
-                IntVector v0 = (IntVector) q.convertShape(VectorOperators.B2I, I, 0);
-                IntVector v1 = (IntVector) q.convertShape(VectorOperators.B2I, I, 1);
+                long step = group + (long) HEADER_BYTES * LANES + (long) j * LANES;
+                IntVector v0 = (IntVector) ByteVector.fromMemorySegment(Simd.B_QUARTER, data, step,
+                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+                IntVector v1 = (IntVector) ByteVector.fromMemorySegment(Simd.B_QUARTER, data, step + L,
+                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
                 int o = outOffset + g * QK * LANES + j * 2 * LANES;
                 ((FloatVector) v0.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d0, m0).intoArray(out, o);
                 ((FloatVector) v1.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d1, m1).intoArray(out, o + L);

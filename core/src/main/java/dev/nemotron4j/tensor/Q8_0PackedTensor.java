@@ -105,14 +105,16 @@ public final class Q8_0PackedTensor extends PackedTensor {
         int groups = groups(cols);
         for (int g = 0; g < groups; g++) {
             long group = group(row, g);
-            FloatVector[] d = {halvesLow(group), halvesHigh(group)};
+            // Two locals, not an array: vectors kept in an array are boxed.
+            FloatVector d0 = halvesLow(group);
+            FloatVector d1 = halvesHigh(group);
             for (int j = 0; j < QK; j++) {
-                ByteVector q = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES + (long) j * LANES,
-                        ByteOrder.LITTLE_ENDIAN);
-                for (int p = 0; p < 2; p++) {
-                    Simd.toFloats((IntVector) q.convertShape(VectorOperators.B2I, I, p)).mul(d[p])
-                            .intoArray(out, outOffset + g * QK * LANES + j * LANES + p * L);
-                }
+                long step = group + 2L * LANES + (long) j * LANES;
+                int o = outOffset + g * QK * LANES + j * LANES;
+                Simd.toFloats((IntVector) ByteVector.fromMemorySegment(Simd.B_QUARTER, data, step,
+                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0)).mul(d0).intoArray(out, o);
+                Simd.toFloats((IntVector) ByteVector.fromMemorySegment(Simd.B_QUARTER, data, step + L,
+                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0)).mul(d1).intoArray(out, o + L);
             }
         }
         for (int b = groups * LANES; b < cols / QK; b++) {

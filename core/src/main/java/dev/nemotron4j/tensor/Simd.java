@@ -31,6 +31,11 @@ final class Simd {
     static final VectorSpecies<Short> S_FULL = VectorSpecies.of(short.class, F.vectorShape());
     /** Bytes with one lane per {@link #S_FULL} lane. */
     static final VectorSpecies<Byte> B_HALF = VectorSpecies.of(byte.class, VectorShape.forBitSize(2 * L * 8));
+    /**
+     * Bytes with one lane per int lane of a full vector. Widening these to ints is one op; widening the second part
+     * of {@link #B_HALF} bytes to ints ran 5× slower (a row of packed Q4_0 decoded at 2.3 instead of 12.8 G values/s).
+     */
+    static final VectorSpecies<Byte> B_QUARTER = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     /** 0, 1, …, L-1: per-lane bit positions for the packed high bits of Q5_0/Q5_1. */
     static final IntVector LANE = IntVector.zero(I).addIndex(1);
 
