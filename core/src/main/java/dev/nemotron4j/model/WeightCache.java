@@ -21,7 +21,11 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -80,10 +84,10 @@ final class WeightCache implements AutoCloseable {
      * mapped, building, or off when none is asked for, nothing would be made on load, or it cannot be written.
      */
     static WeightCache open(Path modelPath, ModelFile file, LoadOptions options, Arena arena) {
-        Path dir = options.weightCache();
-        if (dir == null) {
+        if (options.weightCache() == null) {
             return off(arena, State.OFF, "weight cache off");
         }
+        Path dir = options.weightCache().toAbsolutePath(); // "" or "cache" name a folder under the working directory
         long bytes = bytesMadeOnLoad(file, options);
         if (bytes == 0) {
             return off(arena, State.OFF, "weight cache not needed: nothing is quantized or packed on load");
@@ -106,7 +110,7 @@ final class WeightCache implements AutoCloseable {
             cache.status = new WeightCacheStatus(State.BUILT, cache.file, "building " + cache.file);
             return cache;
         } catch (IOException | RuntimeException e) {
-            return off(arena, State.UNAVAILABLE, "weight cache not used: " + dir + ": " + e);
+            return off(arena, State.UNAVAILABLE, "weight cache not used: " + reason(e));
         }
     }
 
@@ -208,7 +212,7 @@ final class WeightCache implements AutoCloseable {
                     "packed weights saved to %s (%.1f GB); later loads map them", file, Files.size(file) / 1e9));
         } catch (IOException | RuntimeException e) {
             deleteQuietly(temporary);
-            status = new WeightCacheStatus(State.UNAVAILABLE, null, "weight cache not saved: " + file + ": " + e);
+            status = new WeightCacheStatus(State.UNAVAILABLE, null, "weight cache not saved: " + reason(e));
         }
     }
 
@@ -349,6 +353,20 @@ final class WeightCache implements AutoCloseable {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** What went wrong with a file, in words: the path and the reason, not an exception class. */
+    private static String reason(Exception e) {
+        if (e instanceof FileSystemException f) {
+            String why = f.getReason() != null ? f.getReason() : switch (f) {
+                case NoSuchFileException ignored -> "no such file or directory";
+                case AccessDeniedException ignored -> "permission denied";
+                case FileAlreadyExistsException ignored -> "a file is in the way of a folder";
+                default -> "cannot be read or written";
+            };
+            return f.getFile() + ": " + why;
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     private static long align(long offset) {
