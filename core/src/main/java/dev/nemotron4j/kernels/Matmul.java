@@ -29,11 +29,16 @@ public final class Matmul {
      * For each of the {@code n} vectors x_t = x[t·cols …] computes out[t·rows + r] = W[r]·x_t. Rows of W are split
      * over threads; below {@link #GEMM_MIN_VECTORS} vectors each format's {@link WeightTensor#matmul} takes one dot
      * product per row and vector, and below {@link #GEMM_MIN_VECTORS_PACKED} a {@link PackedTensor} one integer dot
-     * product on the vectors quantized to 8 bits (once, before the rows are split).
+     * product on the vectors quantized to 8 bits (once, before the rows are split). From there on, formats with an
+     * integer form take {@link IntGemm}, the others {@link Gemm}.
      */
     public static void matmul(WeightTensor w, float[] x, int n, float[] out) {
         if (n >= (w instanceof PackedTensor ? GEMM_MIN_VECTORS_PACKED : GEMM_MIN_VECTORS)) {
-            Gemm.matmul(w, x, n, out);
+            if (IntGemm.supports(w)) {
+                IntGemm.matmul(w, x, n, out);
+            } else {
+                Gemm.matmul(w, x, n, out);
+            }
             return;
         }
         Job job = JOB.get();

@@ -132,6 +132,24 @@ public abstract sealed class PackedTensor extends WeightTensor
         return cols % QK == 0 && groups(cols) > 0;
     }
 
+    /**
+     * The whole groups of a row whose steps hold nibbles as {@link Q4_0PackedTensor}'s do (value j in the low nibble,
+     * value j + 16 xor 8 in the high one) as the integers nibble − 8, in stored order: the
+     * {@link IntegerRows integer form} of Q4_0 and Q4_K.
+     */
+    final void nibbleGroupsAsShorts(int row, short[] q, int qOffset) {
+        for (int g = 0; g < groups(cols); g++) {
+            long steps = group(row, g) + (long) headerBytes * LANES;
+            for (int j = 0; j < QK / 2; j++) {
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(Simd.B_HALF, data, steps + (long) j * LANES,
+                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, Simd.S_FULL, 0);
+                int o = qOffset + g * QK * LANES + j * 2 * LANES;
+                v.and((short) 0x0f).sub((short) 8).intoArray(q, o);
+                v.lanewise(VectorOperators.ASHR, 4).intoArray(q, o + LANES);
+            }
+        }
+    }
+
     /** Whole groups in a row of {@code cols} values. */
     static int groups(int cols) {
         return cols / (QK * LANES);

@@ -23,7 +23,7 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  * by starting each block's sum at {@link Q8Activations#lowOffsets −8·Σ q}. A block's sum then stays within ±32512,
  * so it is exact in 16-bit lanes.
  */
-public final class Q4_0PackedTensor extends PackedTensor {
+public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows {
     private static final int BLOCK_BYTES = 18;
     private static final int STEPS = QK / 2;
 
@@ -198,6 +198,37 @@ public final class Q4_0PackedTensor extends PackedTensor {
         }
         for (int b = groups * LANES; b < cols / QK; b++) {
             dequantizeBlock(row, b, out, outOffset + b * QK);
+        }
+    }
+
+    @Override
+    public int intMax() {
+        return 8;
+    }
+
+    @Override
+    public int intGroup() {
+        return QK;
+    }
+
+    @Override
+    public boolean intOffsets() {
+        return false;
+    }
+
+    /** q = nibble − 8, the scale d. */
+    @Override
+    public void decodeRowInt(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset) {
+        nibbleGroupsAsShorts(row, q, qOffset);
+        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
+            for (int j = 0; j < STEPS; j++) {
+                int nibbles = sourceByte(row, b, j);
+                q[qOffset + b * QK + j] = (short) ((nibbles & 0x0f) - 8);
+                q[qOffset + b * QK + j + STEPS] = (short) ((nibbles >>> 4) - 8);
+            }
+        }
+        for (int b = 0; b < cols / QK; b++) {
+            scales[gOffset + b] = blockScale(row, b);
         }
     }
 

@@ -34,7 +34,7 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  * the blocks. The super-blocks after the last whole group (the tail, e.g. the last of an 11520-wide row's 45) stay
  * as Q4_K has them, 144 bytes each.
  */
-public final class Q4_KPackedTensor extends PackedTensor {
+public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows {
     private static final int BLOCK_BYTES = 19;
     private static final int HEADER_BYTES = 3;
     private static final int STEPS = QK / 2;
@@ -362,6 +362,39 @@ public final class Q4_KPackedTensor extends PackedTensor {
         }
         for (int b = groups(cols) * LANES; b < cols / QK; b++) {
             dequantizeBlock(row, b, out, outOffset + b * QK);
+        }
+    }
+
+    @Override
+    public int intMax() {
+        return 8;
+    }
+
+    @Override
+    public int intGroup() {
+        return QK;
+    }
+
+    @Override
+    public boolean intOffsets() {
+        return true;
+    }
+
+    /** q = u − 8, the scale d·scale and the offset 8·d·scale − dmin·min. */
+    @Override
+    public void decodeRowInt(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset) {
+        nibbleGroupsAsShorts(row, q, qOffset);
+        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
+            for (int j = 0; j < STEPS; j++) {
+                int u = nibbles(row, b, j);
+                q[qOffset + b * QK + j] = (short) ((u & 0x0f) - 8);
+                q[qOffset + b * QK + j + STEPS] = (short) ((u >>> 4) - 8);
+            }
+        }
+        for (int b = 0; b < cols / QK; b++) {
+            float d = scale(row, b);
+            scales[gOffset + b] = d;
+            offsets[gOffset + b] = 8 * d + minimum(row, b);
         }
     }
 

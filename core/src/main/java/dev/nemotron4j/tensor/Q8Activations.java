@@ -15,7 +15,7 @@ import static dev.nemotron4j.tensor.Simd.L;
  * row ran at 60 % of the speed of a 3072-wide one). Reused across matmuls.
  */
 public final class Q8Activations {
-    static final int QK = 32;
+    public static final int QK = 32;
 
     private int n;
     private int cols;
@@ -64,13 +64,22 @@ public final class Q8Activations {
         }
     }
 
-    /** Rounds half away from zero, as ggml's roundf. */
-    private void quantizeBlock(float[] x, int offset, int t, int b) {
+    /** d = max|x|/127 of the block of 32 values at {@code offset}. */
+    public static float blockScale(float[] x, int offset) {
         FloatVector max = FloatVector.zero(F);
         for (int j = 0; j < QK; j += L) {
             max = max.max(FloatVector.fromArray(F, x, offset + j).abs());
         }
-        float d = max.reduceLanes(VectorOperators.MAX) / 127f;
+        return max.reduceLanes(VectorOperators.MAX) / 127f;
+    }
+
+    /** x/d rounded half away from zero, as ggml's roundf. */
+    public static int round(float scaled) {
+        return (int) (scaled + Math.copySign(0.5f, scaled));
+    }
+
+    private void quantizeBlock(float[] x, int offset, int t, int b) {
+        float d = blockScale(x, offset);
         float id = d != 0f ? 1f / d : 0f;
         for (int j = 0; j < QK; j += L) {
             FloatVector.fromArray(F, x, offset + j).mul(id).intoArray(block, j);
@@ -80,7 +89,7 @@ public final class Q8Activations {
         int lowSum = 0;
         int sum = 0;
         for (int j = 0; j < QK; j++) {
-            byte q = (byte) (int) (block[j] + Math.copySign(0.5f, block[j]));
+            byte q = (byte) round(block[j]);
             values[first + j * stride] = q;
             sum += q;
             if (j < QK / 2) {

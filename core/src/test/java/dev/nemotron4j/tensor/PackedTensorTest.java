@@ -21,44 +21,15 @@ class PackedTensorTest {
     private static final int GROUP = 32 * PackedTensor.LANES;
 
     private static WeightTensor source(GGMLType type, int rows, int cols, long seed) {
-        return WeightTensor.of(type, WeightTensorKernelsTest.randomTensor(type, rows, cols, seed), rows, cols);
+        return TestTensors.random(type, rows, cols, seed);
     }
 
     private static PackedTensor pack(WeightTensor source, MemorySegment dst) {
-        int rows = source.rows();
-        int cols = source.cols();
-        return switch (source) {
-            case Q4_0Tensor q -> {
-                Q4_0PackedTensor.pack(q, dst, 0, rows);
-                yield Q4_0PackedTensor.of(dst, rows, cols);
-            }
-            case Q4_1Tensor q -> {
-                Q4_1PackedTensor.pack(q, dst, 0, rows);
-                yield Q4_1PackedTensor.of(dst, rows, cols);
-            }
-            case Q4_KTensor q -> {
-                Q4_KPackedTensor.pack(q, dst, 0, rows);
-                yield Q4_KPackedTensor.of(dst, rows, cols);
-            }
-            case Q6_KTensor q -> {
-                Q6_KPackedTensor.pack(q, dst, 0, rows);
-                yield Q6_KPackedTensor.of(dst, rows, cols);
-            }
-            default -> {
-                Q8_0PackedTensor.pack((Q8_0Tensor) source, dst, 0, rows);
-                yield Q8_0PackedTensor.of(dst, rows, cols);
-            }
-        };
+        return TestTensors.pack(source, dst);
     }
 
     private static PackedTensor pack(WeightTensor source) {
-        long values = (long) source.rows() * source.cols();
-        long bytes = switch (source.type()) {
-            case Q4_K -> Q4_KPackedTensor.byteSize(source.rows(), source.cols());
-            case Q6_K -> Q6_KPackedTensor.byteSize(source.rows(), source.cols());
-            default -> source.type().byteSize(values);
-        };
-        return pack(source, Arena.ofAuto().allocate(bytes));
+        return TestTensors.pack(source);
     }
 
     private static float[] gaussian(int n, long seed) {
@@ -127,6 +98,37 @@ class PackedTensorTest {
                 // 8-bit activations: each value within half a step, d/2 = max|x|/254 of its block.
                 assertEquals(exact, out[t * rows + r], 0.01 * magnitude, what + ": integer vs float dot");
                 assertEquals(exact, packed.dot(r, x, t * cols), 1e-5 * magnitude, what + ": float dot of packed rows");
+            }
+        }
+    }
+
+    /** The integer form (scale · q + offset per group, in stored order) gives the row's values, q within its bound. */
+    @ParameterizedTest(name = "{0} cols = groups·{1} + {2}")
+    @CsvSource({"Q4_0, 1, 0", "Q4_0, 2, 256", "Q4_K, 1, 0", "Q4_K, 2, 256", "Q6_K, 1, 0", "Q6_K, 2, 256"})
+    void integerFormGivesTheValues(GGMLType type, int groups, int tail) {
+        int cols = groups * GROUP + tail;
+        int rows = 3;
+        PackedTensor packed = pack(source(type, rows, cols, 17));
+        IntegerRows integers = (IntegerRows) packed;
+        int group = integers.intGroup();
+        short[] q = new short[cols + 4];
+        float[] scales = new float[cols / group + 2];
+        float[] offsets = new float[cols / group + 2];
+        float[] expected = new float[cols];
+        int[] order = packed.storedOrder();
+        for (int r = 0; r < rows; r++) {
+            packed.dequantizeRow(r, expected, 0);
+            integers.decodeRowInt(r, q, 4, scales, offsets, 2);
+            float rowMax = 0f;
+            for (float v : expected) {
+                rowMax = Math.max(rowMax, Math.abs(v));
+            }
+            for (int p = 0; p < cols; p++) {
+                int c = order[p];
+                int g = 2 + c / group;
+                assertTrue(Math.abs(q[4 + p]) <= integers.intMax(), "q " + q[4 + p] + " at " + p);
+                float value = scales[g] * q[4 + p] + (integers.intOffsets() ? offsets[g] : 0f);
+                assertEquals(expected[c], value, 0x1p-20f * rowMax, type + " row " + r + " column " + c);
             }
         }
     }
