@@ -12,16 +12,17 @@ import jdk.incubator.vector.VectorSpecies;
 import java.util.Arrays;
 
 /**
- * y = W·x for a prompt, in 16-bit integers, for weights with an {@link IntegerRows integer form} (Q4_0, Q4_K, Q6_K).
+ * y = W·x for a prompt, in 16-bit integers, for 4-bit weights with an {@link IntegerRows integer form} (Q4_0, Q4_K).
  * The vectors are quantized to 8-bit blocks of 32 (as ggml's Q8_0, so as the decode path and llama.cpp do) and
- * transposed into blocks of {@link #TOKENS}, one per 16-bit lane; each thread decodes {@link #ROWS} rows into small
- * integers once per call, and the micro-kernel keeps ROWS × TOKENS sums in 16-bit lanes: per column, four loads of x
- * and four broadcast weights feed sixteen multiplies and sixteen adds of 32 lanes each. A 16-bit multiply and add
- * run at twice the lanes of a float multiply-add here, so this is about 1.3 times the float {@link Gemm}.
+ * transposed into blocks of {@link #TOKENS}, one per 16-bit lane; each thread decodes {@link #ROWS} rows into
+ * integers once per call, and the micro-kernel keeps ROWS × TOKENS sums in 16-bit lanes: per column, two loads of x
+ * and eight broadcast weights feed sixteen multiplies and sixteen adds. A 16-bit multiply and add run at twice the
+ * lanes of a float multiply-add here (one thread: 76 against 58 GMAC/s).
  *
- * <p>A 16-bit sum stays exact for {@link #period} columns (|q|·127 per column), then it is widened: the even lanes
- * of the sums read as ints shifted up 16 bits, the odd lanes masked, both exact as floats, with the 2⁻¹⁶ in the
- * activation scales; the float sums take weight scale × activation scale per group, plus offset × activation sum.
+ * <p>A block's 32 products (at most 8·127 each) stay exact in 16 bits; then the sums are widened: the even lanes read
+ * as ints shifted up 16 bits, the odd lanes masked, both exact as floats, with the 2⁻¹⁶ in the activation scales. The
+ * float sums take weight scale × activation scale per block, plus offset × activation sum where the format has
+ * offsets.
  */
 public final class IntGemm {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
@@ -30,9 +31,9 @@ public final class IntGemm {
     private static final int LF = F.length();
     private static final int QK = Q8Activations.QK;
     /** Rows of W per micro-kernel call. */
-    static final int ROWS = 4;
+    static final int ROWS = 8;
     /** Vectors of 16-bit lanes per block of tokens. */
-    private static final int VECTORS = 4;
+    private static final int VECTORS = 2;
     /** Tokens (activation vectors) per block: one per 16-bit lane of VECTORS vectors. */
     static final int TOKENS = VECTORS * LS;
     private static final int EVEN_MASK = 0xFFFF0000;
@@ -47,17 +48,7 @@ public final class IntGemm {
 
     /** Whether {@code w} has an integer form this product can take on this machine's vectors. */
     public static boolean supports(WeightTensor w) {
-        return LS >= 16 && 2 * LF == LS && w instanceof IntegerRows rows && period(rows) > 0
-                && QK % rows.intGroup() == 0 && (!rows.intOffsets() || rows.intGroup() == QK);
-    }
-
-    /** Columns one 16-bit sum takes before it is widened: at most a group, and Σ |q|·127 within a short. */
-    static int period(IntegerRows rows) {
-        int period = rows.intGroup();
-        while (period >= 8 && period * rows.intMax() * 127 > Short.MAX_VALUE) {
-            period /= 2;
-        }
-        return period >= 8 ? period : 0;
+        return LS >= 16 && 2 * LF == LS && w instanceof IntegerRows;
     }
 
     /** out[t·rows + r] = W[r]·x_t for every row r of W and the {@code n} vectors x_t = x[t·cols …]. */
@@ -133,22 +124,22 @@ public final class IntGemm {
             }
             Scratch s = SCRATCH.get();
             int cols = w.cols();
-            int groups = cols / rows.intGroup();
-            s.ensure(cols, groups);
+            int blocksPerRow = cols / QK;
+            s.ensure(cols, blocksPerRow);
             int blocks = (n + TOKENS - 1) / TOKENS;
             for (int rb = from; rb < to; rb++) {
                 int r0 = rb * ROWS;
                 int count = Math.min(ROWS, w.rows() - r0);
                 for (int i = 0; i < ROWS; i++) {
                     if (i < count) {
-                        rows.decodeRowInt(r0 + i, s.q, i * cols, s.wScales, s.wOffsets, i * groups);
+                        rows.decodeRowInt(r0 + i, s.q, i * cols, s.wScales, s.wOffsets, i * blocksPerRow);
                     } else {
-                        Arrays.fill(s.wScales, i * groups, (i + 1) * groups, 0f);
-                        Arrays.fill(s.wOffsets, i * groups, (i + 1) * groups, 0f);
+                        Arrays.fill(s.wScales, i * blocksPerRow, (i + 1) * blocksPerRow, 0f);
+                        Arrays.fill(s.wOffsets, i * blocksPerRow, (i + 1) * blocksPerRow, 0f);
                     }
                 }
                 for (int b = 0; b < blocks; b++) {
-                    product(s, b, cols, groups);
+                    product(s, b, cols, blocksPerRow);
                     store(s.c, count, b, r0);
                 }
             }
@@ -199,49 +190,48 @@ public final class IntGemm {
         }
 
         /** s.c = the ROWS rows in s times token block b, in float lanes ({@link #floatLane}). */
-        private void product(Scratch s, int b, int cols, int groups) {
+        private void product(Scratch s, int b, int cols, int blocksPerRow) {
             Arrays.fill(s.c, 0f);
             int vectors = Math.min(VECTORS, (n - b * TOKENS + LS - 1) / LS);
-            int period = period(rows);
-            int group = rows.intGroup();
             int xBase = b * cols * TOKENS;
             int blocks = cols / QK;
-            for (int k0 = 0; k0 < cols; k0 += period) {
+            for (int j = 0; j < blocks; j++) {
                 if (vectors == VECTORS) {
-                    period4(s.q, cols, positions, xt, xBase, k0, period, s.acc);
+                    blockAll(s.q, cols, positions, xt, xBase, j * QK, s.acc);
                 } else {
                     for (int v = 0; v < vectors; v++) {
-                        period1(s.q, cols, positions, xt, xBase + v * LS, k0, period, s.acc, v * LS);
+                        blockOne(s.q, cols, positions, xt, xBase + v * LS, j * QK, s.acc, v * LS);
                     }
                 }
-                int scaleBase = (b * blocks + k0 / QK) * TOKENS;
-                boolean groupEnds = rows.intOffsets() && (k0 + period) % group == 0;
-                flush(s, vectors, k0 / group, groups, scaleBase, groupEnds);
+                flush(s, vectors, j, blocksPerRow, (b * blocks + j) * TOKENS, rows.intOffsets());
             }
         }
 
-        /** Adds the 16-bit sums in s.acc, widened and scaled, to s.c. */
-        private void flush(Scratch s, int vectors, int g, int groups, int scaleBase, boolean offsets) {
+        /** Adds the 16-bit sums in s.acc, widened and scaled, to s.c, and the offsets times the activation sums. */
+        private void flush(Scratch s, int vectors, int g, int blocksPerRow, int scaleBase, boolean offsets) {
             float[] c = s.c;
             for (int v = 0; v < vectors; v++) {
                 int at = scaleBase + v * LS;
                 FloatVector evenScale = FloatVector.fromArray(F, scales, at);
                 FloatVector oddScale = FloatVector.fromArray(F, scales, at + LF);
+                FloatVector evenSum = FloatVector.fromArray(F, sums, at);
+                FloatVector oddSum = FloatVector.fromArray(F, sums, at + LF);
                 for (int r = 0; r < ROWS; r++) {
-                    float ws = s.wScales[r * groups + g];
+                    float ws = s.wScales[r * blocksPerRow + g];
                     IntVector pairs = ShortVector.fromArray(S, s.acc, (r * VECTORS + v) * LS).reinterpretAsInts();
                     FloatVector even = (FloatVector) pairs.lanewise(VectorOperators.LSHL, 16)
                             .convert(VectorOperators.I2F, 0);
                     FloatVector odd = (FloatVector) pairs.and(EVEN_MASK).convert(VectorOperators.I2F, 0);
                     int o = r * TOKENS + v * LS;
-                    evenScale.mul(ws).fma(even, FloatVector.fromArray(F, c, o)).intoArray(c, o);
-                    oddScale.mul(ws).fma(odd, FloatVector.fromArray(F, c, o + LF)).intoArray(c, o + LF);
+                    FloatVector ce = evenScale.mul(ws).fma(even, FloatVector.fromArray(F, c, o));
+                    FloatVector co = oddScale.mul(ws).fma(odd, FloatVector.fromArray(F, c, o + LF));
                     if (offsets) {
-                        FloatVector m = FloatVector.broadcast(F, s.wOffsets[r * groups + g]);
-                        FloatVector.fromArray(F, sums, at).fma(m, FloatVector.fromArray(F, c, o)).intoArray(c, o);
-                        FloatVector.fromArray(F, sums, at + LF).fma(m, FloatVector.fromArray(F, c, o + LF))
-                                .intoArray(c, o + LF);
+                        FloatVector m = FloatVector.broadcast(F, s.wOffsets[r * blocksPerRow + g]);
+                        ce = evenSum.fma(m, ce);
+                        co = oddSum.fma(m, co);
                     }
+                    ce.intoArray(c, o);
+                    co.intoArray(c, o + LF);
                 }
             }
         }
@@ -260,75 +250,83 @@ public final class IntGemm {
     }
 
     /**
-     * acc[(r·VECTORS + v)·LS …] = Σ_{k0 ≤ k < k0+steps} q_r[k] · x block [k][v·LS …] in 16-bit lanes, for the ROWS
-     * rows of q (stored order, found through positions) and all VECTORS vectors of the block at xBase.
+     * acc[(r·VECTORS + v)·LS …] = Σ_{k0 ≤ k < k0+32} q_r[k] · x block [k][v·LS …] in 16-bit lanes, for the ROWS
+     * rows of q (stored order, found through positions) and both VECTORS vectors of the block at xBase.
      */
-    static void period4(short[] q, int cols, int[] positions, short[] xt, int xBase, int k0, int steps,
-                        short[] acc) {
-        ShortVector a00 = ShortVector.zero(S), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00,
-                a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        for (int k = k0; k < k0 + steps; k++) {
+    static void blockAll(short[] q, int cols, int[] positions, short[] xt, int xBase, int k0, short[] acc) {
+        ShortVector a00 = ShortVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+        for (int k = k0; k < k0 + QK; k++) {
             int xk = xBase + k * TOKENS;
             ShortVector x0 = ShortVector.fromArray(S, xt, xk);
             ShortVector x1 = ShortVector.fromArray(S, xt, xk + LS);
-            ShortVector x2 = ShortVector.fromArray(S, xt, xk + 2 * LS);
-            ShortVector x3 = ShortVector.fromArray(S, xt, xk + 3 * LS);
             int p = positions[k];
             ShortVector w0 = ShortVector.broadcast(S, q[p]);
             a00 = a00.add(w0.mul(x0));
             a01 = a01.add(w0.mul(x1));
-            a02 = a02.add(w0.mul(x2));
-            a03 = a03.add(w0.mul(x3));
             ShortVector w1 = ShortVector.broadcast(S, q[cols + p]);
             a10 = a10.add(w1.mul(x0));
             a11 = a11.add(w1.mul(x1));
-            a12 = a12.add(w1.mul(x2));
-            a13 = a13.add(w1.mul(x3));
             ShortVector w2 = ShortVector.broadcast(S, q[2 * cols + p]);
             a20 = a20.add(w2.mul(x0));
             a21 = a21.add(w2.mul(x1));
-            a22 = a22.add(w2.mul(x2));
-            a23 = a23.add(w2.mul(x3));
             ShortVector w3 = ShortVector.broadcast(S, q[3 * cols + p]);
             a30 = a30.add(w3.mul(x0));
             a31 = a31.add(w3.mul(x1));
-            a32 = a32.add(w3.mul(x2));
-            a33 = a33.add(w3.mul(x3));
+            ShortVector w4 = ShortVector.broadcast(S, q[4 * cols + p]);
+            a40 = a40.add(w4.mul(x0));
+            a41 = a41.add(w4.mul(x1));
+            ShortVector w5 = ShortVector.broadcast(S, q[5 * cols + p]);
+            a50 = a50.add(w5.mul(x0));
+            a51 = a51.add(w5.mul(x1));
+            ShortVector w6 = ShortVector.broadcast(S, q[6 * cols + p]);
+            a60 = a60.add(w6.mul(x0));
+            a61 = a61.add(w6.mul(x1));
+            ShortVector w7 = ShortVector.broadcast(S, q[7 * cols + p]);
+            a70 = a70.add(w7.mul(x0));
+            a71 = a71.add(w7.mul(x1));
         }
         a00.intoArray(acc, 0);
         a01.intoArray(acc, LS);
-        a02.intoArray(acc, 2 * LS);
-        a03.intoArray(acc, 3 * LS);
-        a10.intoArray(acc, 4 * LS);
-        a11.intoArray(acc, 5 * LS);
-        a12.intoArray(acc, 6 * LS);
-        a13.intoArray(acc, 7 * LS);
-        a20.intoArray(acc, 8 * LS);
-        a21.intoArray(acc, 9 * LS);
-        a22.intoArray(acc, 10 * LS);
-        a23.intoArray(acc, 11 * LS);
-        a30.intoArray(acc, 12 * LS);
-        a31.intoArray(acc, 13 * LS);
-        a32.intoArray(acc, 14 * LS);
-        a33.intoArray(acc, 15 * LS);
+        a10.intoArray(acc, 2 * LS);
+        a11.intoArray(acc, 3 * LS);
+        a20.intoArray(acc, 4 * LS);
+        a21.intoArray(acc, 5 * LS);
+        a30.intoArray(acc, 6 * LS);
+        a31.intoArray(acc, 7 * LS);
+        a40.intoArray(acc, 8 * LS);
+        a41.intoArray(acc, 9 * LS);
+        a50.intoArray(acc, 10 * LS);
+        a51.intoArray(acc, 11 * LS);
+        a60.intoArray(acc, 12 * LS);
+        a61.intoArray(acc, 13 * LS);
+        a70.intoArray(acc, 14 * LS);
+        a71.intoArray(acc, 15 * LS);
     }
 
-    /** {@link #period4} for one vector of lanes at xBase, stored at acc[r·VECTORS·LS + accOffset …]. */
-    static void period1(short[] q, int cols, int[] positions, short[] xt, int xBase, int k0, int steps,
-                        short[] acc, int accOffset) {
-        ShortVector a0 = ShortVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-        for (int k = k0; k < k0 + steps; k++) {
+    /** {@link #blockAll} for one vector of lanes at xBase, stored at acc[r·VECTORS·LS + accOffset …]. */
+    static void blockOne(short[] q, int cols, int[] positions, short[] xt, int xBase, int k0, short[] acc,
+                         int accOffset) {
+        ShortVector a0 = ShortVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int k = k0; k < k0 + QK; k++) {
             ShortVector x0 = ShortVector.fromArray(S, xt, xBase + k * TOKENS);
             int p = positions[k];
             a0 = a0.add(x0.mul(q[p]));
             a1 = a1.add(x0.mul(q[cols + p]));
             a2 = a2.add(x0.mul(q[2 * cols + p]));
             a3 = a3.add(x0.mul(q[3 * cols + p]));
+            a4 = a4.add(x0.mul(q[4 * cols + p]));
+            a5 = a5.add(x0.mul(q[5 * cols + p]));
+            a6 = a6.add(x0.mul(q[6 * cols + p]));
+            a7 = a7.add(x0.mul(q[7 * cols + p]));
         }
         a0.intoArray(acc, accOffset);
         a1.intoArray(acc, VECTORS * LS + accOffset);
         a2.intoArray(acc, 2 * VECTORS * LS + accOffset);
         a3.intoArray(acc, 3 * VECTORS * LS + accOffset);
+        a4.intoArray(acc, 4 * VECTORS * LS + accOffset);
+        a5.intoArray(acc, 5 * VECTORS * LS + accOffset);
+        a6.intoArray(acc, 6 * VECTORS * LS + accOffset);
+        a7.intoArray(acc, 7 * VECTORS * LS + accOffset);
     }
 
     /** Shorts and floats reused by one thread across calls. */
@@ -341,13 +339,13 @@ public final class IntGemm {
         final int[] block = new int[QK];
         final float[] c = new float[ROWS * TOKENS];
 
-        void ensure(int cols, int groups) {
+        void ensure(int cols, int blocksPerRow) {
             if (q.length < ROWS * cols) {
                 q = new short[ROWS * cols];
             }
-            if (wScales.length < ROWS * groups) {
-                wScales = new float[ROWS * groups];
-                wOffsets = new float[ROWS * groups];
+            if (wScales.length < ROWS * blocksPerRow) {
+                wScales = new float[ROWS * blocksPerRow];
+                wOffsets = new float[ROWS * blocksPerRow];
             }
         }
     }
@@ -358,10 +356,9 @@ public final class IntGemm {
     static void matmulScalar(WeightTensor w, float[] x, int n, float[] out) {
         IntegerRows rows = (IntegerRows) w;
         int cols = w.cols();
-        int group = rows.intGroup();
         short[] q = new short[cols];
-        float[] scales = new float[cols / group];
-        float[] offsets = new float[cols / group];
+        float[] scales = new float[cols / QK];
+        float[] offsets = new float[cols / QK];
         int[] order = w.storedOrder();
         float[] d = new float[n * (cols / QK)];
         int[] xq = new int[n * cols];
@@ -381,7 +378,7 @@ public final class IntGemm {
                 double sum = 0;
                 for (int p = 0; p < cols; p++) {
                     int c = order == null ? p : order[p];
-                    int g = c / group;
+                    int g = c / QK;
                     double weight = (double) scales[g] * q[p] + (rows.intOffsets() ? offsets[g] : 0);
                     sum += weight * d[t * (cols / QK) + c / QK] * xq[t * cols + c];
                 }

@@ -1,24 +1,18 @@
 package dev.nemotron4j.tensor;
 
 /**
- * A weight format whose rows can be written as small integers with a float scale (and offset) per group of columns,
- * W[r][c] = scale[c / group] · q + offset[c / group], |q| ≤ {@link #intMax()}: what the integer prompt product
- * ({@code kernels.IntGemm}) multiplies by 8-bit activations in 16-bit lanes. The smaller the integers, the more
- * products one 16-bit sum can take before it must be widened.
+ * A 4-bit weight format whose rows can be written as integers q in [−8, 7] with a float scale (and offset) per block
+ * of 32 columns, W[r][c] = scale[c / 32] · q + offset[c / 32]: what the integer prompt product
+ * ({@code kernels.IntGemm}) multiplies by 8-bit activations in 16-bit lanes, where a block's 32 products (at most
+ * 8·127 each) add up without overflow.
  */
 public interface IntegerRows {
-    /** The largest |q| a row holds. */
-    int intMax();
-
-    /** Columns that share one scale: 32 or 16 (a divisor of the 32 of an activation block). */
-    int intGroup();
-
-    /** Whether groups have offsets; those that do are groups of 32. */
+    /** Whether blocks have offsets. */
     boolean intOffsets();
 
     /**
      * Writes row {@code row}: q[qOffset + p] for the column at stored position p ({@link WeightTensor#storedOrder()}),
-     * and for each group g in column order scales[gOffset + g] and, if the format has them, offsets[gOffset + g].
+     * and for each block b in column order scales[gOffset + b] and, if the format has them, offsets[gOffset + b].
      */
     void decodeRowInt(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset);
 }

@@ -202,16 +202,6 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
     }
 
     @Override
-    public int intMax() {
-        return 8;
-    }
-
-    @Override
-    public int intGroup() {
-        return QK;
-    }
-
-    @Override
     public boolean intOffsets() {
         return false;
     }
@@ -227,7 +217,12 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
                 q[qOffset + b * QK + j + STEPS] = (short) ((nibbles >>> 4) - 8);
             }
         }
-        for (int b = 0; b < cols / QK; b++) {
+        for (int g = 0; g < groups(cols); g++) {
+            long group = group(row, g);
+            halvesLow(group).intoArray(scales, gOffset + g * LANES);
+            halvesHigh(group).intoArray(scales, gOffset + g * LANES + L);
+        }
+        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
             scales[gOffset + b] = blockScale(row, b);
         }
     }

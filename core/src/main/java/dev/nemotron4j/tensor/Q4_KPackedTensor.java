@@ -366,16 +366,6 @@ public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows 
     }
 
     @Override
-    public int intMax() {
-        return 8;
-    }
-
-    @Override
-    public int intGroup() {
-        return QK;
-    }
-
-    @Override
     public boolean intOffsets() {
         return true;
     }
@@ -391,7 +381,26 @@ public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows 
                 q[qOffset + b * QK + j + STEPS] = (short) ((u >>> 4) - 8);
             }
         }
-        for (int b = 0; b < cols / QK; b++) {
+        for (int g = 0; g < groups(cols); g++) {
+            long group = group(row, g);
+            FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            ByteVector blockScales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector d0 = superBlocks.rearrange(D_LOW)
+                    .mul((FloatVector) blockScales.convertShape(VectorOperators.B2F, F, 0));
+            FloatVector d1 = superBlocks.rearrange(D_HIGH)
+                    .mul((FloatVector) blockScales.convertShape(VectorOperators.B2F, F, 1));
+            FloatVector m0 = superBlocks.rearrange(M_LOW)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0));
+            FloatVector m1 = superBlocks.rearrange(M_HIGH)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1));
+            int at = gOffset + g * LANES;
+            d0.intoArray(scales, at);
+            d1.intoArray(scales, at + L);
+            d0.mul(8f).add(m0).intoArray(offsets, at);
+            d1.mul(8f).add(m1).intoArray(offsets, at + L);
+        }
+        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
             float d = scale(row, b);
             scales[gOffset + b] = d;
             offsets[gOffset + b] = 8 * d + minimum(row, b);

@@ -29,7 +29,7 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  * <p>Decode multiplies q by the 8-bit activations in 16-bit lanes, four products at a time (each at most 63·127, so
  * the sum is exact), widens to 32 bits, and takes the −32 back per half-block as −32·Σx.
  */
-public final class Q6_KPackedTensor extends PackedTensor implements IntegerRows {
+public final class Q6_KPackedTensor extends PackedTensor {
     private static final int BLOCK_BYTES = 28;
     private static final int SOURCE_BYTES = 210;
     private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
@@ -334,60 +334,6 @@ public final class Q6_KPackedTensor extends PackedTensor implements IntegerRows 
         for (int b = groups * LANES; b < cols / QK; b++) {
             dequantizeBlock(row, b, out, outOffset + b * QK);
         }
-    }
-
-    @Override
-    public int intMax() {
-        return 32;
-    }
-
-    @Override
-    public int intGroup() {
-        return QK / 2;
-    }
-
-    @Override
-    public boolean intOffsets() {
-        return false;
-    }
-
-    /** q − 32, the scales A and B of each block's halves. */
-    @Override
-    public void decodeRowInt(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset) {
-        for (int g = 0; g < groups(cols); g++) {
-            long group = group(row, g);
-            for (int o = 0; o < 4; o++) {
-                octetAsShorts(group, o, q, qOffset + g * QK * LANES + 8 * o * LANES);
-            }
-        }
-        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
-            for (int j = 0; j < QK; j++) {
-                q[qOffset + b * QK + j] = (short) (quant(row, b, j) - 32);
-            }
-        }
-        for (int b = 0; b < cols / QK; b++) {
-            scales[gOffset + 2 * b] = blockHalf(row, b, 0);
-            scales[gOffset + 2 * b + 1] = blockHalf(row, b, 1);
-        }
-    }
-
-    /** Values 8o…8o+7 of the group's blocks as q − 32, value by value, LANES each, from {@code at}. */
-    private void octetAsShorts(long group, int o, short[] out, int at) {
-        long steps = group + 4L * LANES + 6L * o * LANES;
-        ShortVector w0 = ShortVector.fromMemorySegment(S_FULL, data, steps, ByteOrder.LITTLE_ENDIAN);
-        ShortVector w1 = ShortVector.fromMemorySegment(S_FULL, data, steps + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
-        ShortVector w2 = ShortVector.fromMemorySegment(S_FULL, data, steps + 4L * LANES, ByteOrder.LITTLE_ENDIAN);
-        short c = 32;
-        w0.and((short) 63).sub(c).intoArray(out, at);
-        w0.lanewise(VectorOperators.ASHR, 6).and((short) 63).sub(c).intoArray(out, at + LANES);
-        w0.lanewise(VectorOperators.ASHR, 12).and((short) 15).or(w2.lanewise(VectorOperators.ASHR, 8).and((short) 0x30))
-                .sub(c).intoArray(out, at + 2 * LANES);
-        w1.and((short) 63).sub(c).intoArray(out, at + 3 * LANES);
-        w1.lanewise(VectorOperators.ASHR, 6).and((short) 63).sub(c).intoArray(out, at + 4 * LANES);
-        w1.lanewise(VectorOperators.ASHR, 12).and((short) 15).or(w2.lanewise(VectorOperators.ASHR, 10).and((short) 0x30))
-                .sub(c).intoArray(out, at + 5 * LANES);
-        w2.and((short) 63).sub(c).intoArray(out, at + 6 * LANES);
-        w2.lanewise(VectorOperators.ASHR, 6).and((short) 63).sub(c).intoArray(out, at + 7 * LANES);
     }
 
     /** Values 8o…8o+7 of the group's blocks as floats, value by value, LANES each, from {@code at}. */

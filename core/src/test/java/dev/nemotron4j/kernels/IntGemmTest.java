@@ -29,7 +29,7 @@ class IntGemmTest {
     }
 
     @ParameterizedTest(name = "{0} cols = groups·{1} + {2}")
-    @CsvSource({"Q4_0, 1, 0", "Q4_0, 1, 256", "Q4_K, 1, 256", "Q6_K, 1, 0", "Q6_K, 1, 256"})
+    @CsvSource({"Q4_0, 1, 0", "Q4_0, 1, 256", "Q4_K, 1, 0", "Q4_K, 1, 256"})
     void matchesScalarReference(GGMLType type, int groups, int tail) {
         int cols = groups * GROUP + tail;
         WeightTensor w = TestTensors.pack(TestTensors.random(type, 10, cols, 23));
