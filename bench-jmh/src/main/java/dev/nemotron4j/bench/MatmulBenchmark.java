@@ -33,7 +33,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One matrix of Nemotron-Mini-4B's MLP (up: 9216 × 3072) times a batch of activation vectors: batch 1 is a decode
- * step, larger batches are prefill tiles. Weights are random blocks with sane f16 scales; the {@code _PACKED} types
+ * step, 64 a prompt's tail (the float product), 256 a whole prompt pass (the integer product for packed Q4_0 and
+ * Q4_K). Weights are random blocks with sane f16 scales; the {@code _PACKED} types
  * are the same blocks in the layouts the model repacks them into at load (Q4_K as packed Q4_1).
  */
 @State(Scope.Benchmark)
@@ -47,7 +48,7 @@ public class MatmulBenchmark {
             "Q6_K_PACKED"})
     public String type;
 
-    @Param({"1", "64"})
+    @Param({"1", "64", "256"})
     public int batch;
 
     @Param({"1", "2"})

@@ -118,13 +118,17 @@ public final class Gemm {
             }
         }
 
-        /** Copies sums lanes[i·TOKENS + j] = W[r0+i]·x_{b·TOKENS+j} to out, leaving out the padding vectors. */
+        /**
+         * Copies sums lanes[i·TOKENS + j] = W[r0+i]·x_{b·TOKENS+j} to out, leaving out the padding vectors; vector by
+         * vector, so that each line of out is visited once.
+         */
         private void store(float[] lanes, int count, int block, int rows, int r0, float[] out) {
             int t0 = block * TOKENS;
             int vectors = Math.min(TOKENS, n - t0);
-            for (int i = 0; i < count; i++) {
-                for (int j = 0; j < vectors; j++) {
-                    out[(t0 + j) * rows + r0 + i] = lanes[i * TOKENS + j];
+            for (int j = 0; j < vectors; j++) {
+                int at = (t0 + j) * rows + r0;
+                for (int i = 0; i < count; i++) {
+                    out[at + i] = lanes[i * TOKENS + j];
                 }
             }
         }

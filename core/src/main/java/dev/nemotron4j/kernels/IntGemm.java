@@ -236,14 +236,16 @@ public final class IntGemm {
             }
         }
 
-        /** Copies the sums of the real vectors of block b to out. */
+        /** Copies the sums of the real vectors of block b to out, vector by vector (each a run of out). */
         private void store(float[] c, int count, int b, int r0) {
             int rowsTotal = w.rows();
             int t0 = b * TOKENS;
             int vectors = Math.min(TOKENS, n - t0);
-            for (int i = 0; i < count; i++) {
-                for (int t = 0; t < vectors; t++) {
-                    out[(t0 + t) * rowsTotal + r0 + i] = c[i * TOKENS + floatLane(t)];
+            for (int t = 0; t < vectors; t++) {
+                int lane = floatLane(t);
+                int at = (t0 + t) * rowsTotal + r0;
+                for (int i = 0; i < count; i++) {
+                    out[at + i] = c[i * TOKENS + lane];
                 }
             }
         }
