@@ -7,6 +7,7 @@ import dev.nemotron4j.tensor.WeightTensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -44,6 +45,34 @@ class IntGemmTest {
             }
         } finally {
             Parallel.setThreads(threads);
+        }
+    }
+
+    /**
+     * The decode path quantizes each vector the same way and multiplies the same integers, so a prompt's products
+     * equal its vectors' products taken one at a time, up to the order of float sums.
+     */
+    @ParameterizedTest(name = "{0} cols = groups·{1} + {2}")
+    @CsvSource({"Q4_0, 1, 256", "Q4_K, 2, 256"})
+    void agreesWithTheDecodePath(GGMLType type, int groups, int tail) {
+        int cols = groups * GROUP + tail;
+        WeightTensor w = TestTensors.pack(TestTensors.random(type, 24, cols, 29));
+        int n = IntGemm.TOKENS + 5;
+        float[] x = gaussian(n * cols, 31);
+        float[] prompt = new float[n * w.rows()];
+        IntGemm.matmul(w, x, n, prompt);
+        float[] one = new float[w.rows()];
+        float[] row = new float[cols];
+        for (int t = 0; t < n; t++) {
+            Matmul.matmul(w, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
+            for (int r = 0; r < w.rows(); r++) {
+                w.dequantizeRow(r, row, 0);
+                double magnitude = 0;
+                for (int c = 0; c < cols; c++) {
+                    magnitude += Math.abs(row[c] * x[t * cols + c]);
+                }
+                assertEquals(one[r], prompt[t * w.rows() + r], 1e-5 * magnitude, type + " row " + r + " vector " + t);
+            }
         }
     }
 
