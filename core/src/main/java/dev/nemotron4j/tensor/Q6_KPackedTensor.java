@@ -141,8 +141,11 @@ public final class Q6_KPackedTensor extends PackedTensor {
         }
     }
 
-    /** Per-thread 32-bit block sums of a row, [group][half][lane], written by {@link #lowQuartets}. */
-    private static final ThreadLocal<int[]> ROW_SUMS = ThreadLocal.withInitial(() -> new int[0]);
+    /** The 32-bit block sums of a row, [group][half][lane], written by {@link #lowQuartets}. */
+    @Override
+    int scratchInts() {
+        return groups(cols) * 2 * LANES;
+    }
 
     /**
      * The integer sums of a group take two methods, values 0–3 and values 4–7 of each octet, and their float finish a
@@ -151,13 +154,8 @@ public final class Q6_KPackedTensor extends PackedTensor {
      * vector crosses a call (a vector passed to or returned from a method that is not inlined is boxed).
      */
     @Override
-    float groupsDot(int row, Q8Activations x, int t) {
+    float groupsDot(int row, Q8Activations x, int t, int[] sums) {
         int groups = groups(cols);
-        int[] sums = ROW_SUMS.get();
-        if (sums.length < groups * 2 * LANES) {
-            sums = new int[groups * 2 * LANES];
-            ROW_SUMS.set(sums);
-        }
         for (int g = 0; g < groups; g++) {
             long steps = group(row, g) + 4L * LANES;
             int xg = t * cols + g * QK * LANES;
