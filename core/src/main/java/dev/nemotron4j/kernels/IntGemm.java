@@ -16,8 +16,8 @@ import java.util.Arrays;
  * The vectors are quantized to 8-bit blocks of 32 (as ggml's Q8_0, so as the decode path and llama.cpp do) and
  * transposed into blocks of {@link #TOKENS}, one per 16-bit lane; each thread decodes {@link #ROWS} rows into
  * integers once per call, and the micro-kernel keeps ROWS × TOKENS sums in 16-bit lanes: per column, two loads of x
- * and eight broadcast weights feed sixteen multiplies and sixteen adds. A 16-bit multiply and add run at twice the
- * lanes of a float multiply-add here (one thread: 76 against 58 GMAC/s).
+ * and eight broadcast weights feed sixteen multiplies and sixteen adds. A 16-bit multiply or add takes 32 lanes where
+ * a float multiply-add takes 16, and here both issue one per cycle: about 1.2 to 1.3 times the float {@link Gemm}.
  *
  * <p>A block's 32 products (at most 8·127 each) stay exact in 16 bits; then the sums are widened: the even lanes read
  * as ints shifted up 16 bits, the odd lanes masked, both exact as floats, with the 2⁻¹⁶ in the activation scales. The
@@ -256,7 +256,8 @@ public final class IntGemm {
      * rows of q (stored order, found through positions) and both VECTORS vectors of the block at xBase.
      */
     static void blockAll(short[] q, int cols, int[] positions, short[] xt, int xBase, int k0, short[] acc) {
-        ShortVector a00 = ShortVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+        ShortVector a00 = ShortVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
+                a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
         for (int k = k0; k < k0 + QK; k++) {
             int xk = xBase + k * TOKENS;
             ShortVector x0 = ShortVector.fromArray(S, xt, xk);

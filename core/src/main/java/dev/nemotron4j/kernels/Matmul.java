@@ -34,8 +34,8 @@ public final class Matmul {
      * For each of the {@code n} vectors x_t = x[t·cols …] computes out[t·rows + r] = W[r]·x_t. Rows of W are split
      * over threads; below {@link #GEMM_MIN_VECTORS} vectors each format's {@link WeightTensor#matmul} takes one dot
      * product per row and vector, and below {@link #GEMM_MIN_VECTORS_PACKED} a {@link PackedTensor} one integer dot
-     * product on the vectors quantized to 8 bits (once, before the rows are split). From there on {@link Gemm}, and from
-     * {@link #INT_GEMM_MIN_VECTORS} on {@link IntGemm} for the formats it takes.
+     * product on the vectors quantized to 8 bits (once, before the rows are split). From there on {@link Gemm}, and
+     * from {@link #INT_GEMM_MIN_VECTORS} on {@link IntGemm} for the formats it takes.
      */
     public static void matmul(WeightTensor w, float[] x, int n, float[] out) {
         if (n >= (w instanceof PackedTensor ? GEMM_MIN_VECTORS_PACKED : GEMM_MIN_VECTORS)) {
