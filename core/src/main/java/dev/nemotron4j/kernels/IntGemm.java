@@ -37,8 +37,6 @@ public final class IntGemm {
     /** Tokens (activation vectors) per block: one per 16-bit lane of VECTORS vectors. */
     static final int TOKENS = VECTORS * LS;
     private static final int EVEN_MASK = 0xFFFF0000;
-    private static final FloatVector HALF = FloatVector.broadcast(F, 0.5f);
-    private static final FloatVector MINUS_HALF = FloatVector.broadcast(F, -0.5f);
 
     private static final ThreadLocal<Job> JOB = ThreadLocal.withInitial(Job::new);
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -62,7 +60,6 @@ public final class IntGemm {
             job.positions[order == null ? p : order[p]] = p;
         }
         job.w = w;
-        job.rows = (IntegerRows) w;
         job.x = x;
         job.n = n;
         job.out = out;
@@ -71,7 +68,6 @@ public final class IntGemm {
         job.transposing = false;
         Parallel.forRange((w.rows() + ROWS - 1) / ROWS, 1, job);
         job.w = null;
-        job.rows = null;
         job.x = null;
         job.out = null;
     }
@@ -93,7 +89,6 @@ public final class IntGemm {
         /** positions[c] = stored position of column c. */
         int[] positions = new int[0];
         WeightTensor w;
-        IntegerRows rows;
         float[] x;
         float[] out;
         int n;
@@ -122,6 +117,7 @@ public final class IntGemm {
                 }
                 return;
             }
+            IntegerRows integers = (IntegerRows) w;
             Scratch s = SCRATCH.get();
             int cols = w.cols();
             int blocksPerRow = cols / QK;
@@ -132,14 +128,14 @@ public final class IntGemm {
                 int count = Math.min(ROWS, w.rows() - r0);
                 for (int i = 0; i < ROWS; i++) {
                     if (i < count) {
-                        rows.decodeRowInt(r0 + i, s.q, i * cols, s.wScales, s.wOffsets, i * blocksPerRow);
+                        integers.decodeRowInt(r0 + i, s.q, i * cols, s.wScales, s.wOffsets, i * blocksPerRow);
                     } else {
                         Arrays.fill(s.wScales, i * blocksPerRow, (i + 1) * blocksPerRow, 0f);
                         Arrays.fill(s.wOffsets, i * blocksPerRow, (i + 1) * blocksPerRow, 0f);
                     }
                 }
                 for (int b = 0; b < blocks; b++) {
-                    product(s, b, cols, blocksPerRow);
+                    product(s, b, cols, blocksPerRow, integers.intOffsets());
                     store(s.c, count, b, r0);
                 }
             }
@@ -170,18 +166,11 @@ public final class IntGemm {
                     }
                     int src = (t0 + i) * cols + j * QK;
                     float d = Q8Activations.blockScale(x, src);
-                    float id = d != 0f ? 1f / d : 0f;
+                    Q8Activations.roundBlock(x, src, d != 0f ? 1f / d : 0f, block);
                     int sum = 0;
-                    for (int k = 0; k < QK; k += LF) {
-                        FloatVector v = FloatVector.fromArray(F, x, src + k).mul(id);
-                        // Half away from zero (ggml's roundf), then truncation as the int conversion does.
-                        IntVector q = (IntVector) v.add(HALF.blend(MINUS_HALF, v.lt(0f)))
-                                .convert(VectorOperators.F2I, 0);
-                        sum += q.reduceLanes(VectorOperators.ADD);
-                        q.intoArray(block, k);
-                    }
                     for (int k = 0; k < QK; k++) {
                         xt[xtBlock + k * TOKENS + i] = (short) block[k];
+                        sum += block[k];
                     }
                     scales[scaleAt + lane] = d * 0x1p-16f;
                     sums[scaleAt + lane] = d * sum;
@@ -190,7 +179,7 @@ public final class IntGemm {
         }
 
         /** s.c = the ROWS rows in s times token block b, in float lanes ({@link #floatLane}). */
-        private void product(Scratch s, int b, int cols, int blocksPerRow) {
+        private void product(Scratch s, int b, int cols, int blocksPerRow, boolean offsets) {
             Arrays.fill(s.c, 0f);
             int vectors = Math.min(VECTORS, (n - b * TOKENS + LS - 1) / LS);
             int xBase = b * cols * TOKENS;
@@ -203,7 +192,7 @@ public final class IntGemm {
                         blockOne(s.q, cols, positions, xt, xBase + v * LS, j * QK, s.acc, v * LS);
                     }
                 }
-                flush(s, vectors, j, blocksPerRow, (b * blocks + j) * TOKENS, rows.intOffsets());
+                flush(s, vectors, j, blocksPerRow, (b * blocks + j) * TOKENS, offsets);
             }
         }
 

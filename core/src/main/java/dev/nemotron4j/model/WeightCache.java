@@ -202,8 +202,8 @@ final class WeightCache implements AutoCloseable {
                 }
                 byte[] index = JSON.writeValueAsBytes(identity.deepCopy().set("tensors", tensors));
                 long indexOffset = align(end);
-                channel.write(ByteBuffer.wrap(index), indexOffset);
-                channel.write(ByteBuffer.allocate(TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN)
+                writeFully(channel, ByteBuffer.wrap(index), indexOffset);
+                writeFully(channel, ByteBuffer.allocate(TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN)
                         .putLong(indexOffset).putLong(MAGIC).flip(), indexOffset + index.length);
                 channel.force(false);
             }
@@ -216,13 +216,20 @@ final class WeightCache implements AutoCloseable {
         }
     }
 
+    /** Writes all of {@code data} at {@code position}, in slices a ByteBuffer can hold. */
     private static void writeFully(FileChannel channel, MemorySegment data, long position) throws IOException {
         long chunk = 1L << 26;
-        for (long done = 0; done < data.byteSize(); ) {
-            ByteBuffer buffer = data.asSlice(done, Math.min(chunk, data.byteSize() - done)).asByteBuffer();
-            while (buffer.hasRemaining()) {
-                done += channel.write(buffer, position + done);
-            }
+        for (long done = 0; done < data.byteSize(); done += chunk) {
+            writeFully(channel, data.asSlice(done, Math.min(chunk, data.byteSize() - done)).asByteBuffer(),
+                    position + done);
+        }
+    }
+
+    /** A positional write may take only part of a buffer; this one takes it all. */
+    private static void writeFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
+        long start = position - buffer.position();
+        while (buffer.hasRemaining()) {
+            channel.write(buffer, start + buffer.position());
         }
     }
 

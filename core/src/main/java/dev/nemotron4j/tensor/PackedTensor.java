@@ -133,11 +133,11 @@ public abstract sealed class PackedTensor extends WeightTensor
     }
 
     /**
-     * The whole groups of a row whose steps hold nibbles as {@link Q4_0PackedTensor}'s do (value j in the low nibble,
-     * value j + 16 xor 8 in the high one) as the integers nibble − 8, in stored order: the
-     * {@link IntegerRows integer form} of Q4_0 and Q4_K.
+     * A row whose steps hold nibbles as {@link Q4_0PackedTensor}'s do (value j in the low nibble, value j + 16 xor 8
+     * in the high one) as the integers nibble − 8, in stored order: the {@link IntegerRows integer form} of Q4_0 and
+     * Q4_K. Whole groups with vectors, tail blocks through {@link #nibbleByte}.
      */
-    final void nibbleGroupsAsShorts(int row, short[] q, int qOffset) {
+    final void nibblesAsShorts(int row, short[] q, int qOffset) {
         for (int g = 0; g < groups(cols); g++) {
             long steps = group(row, g) + (long) headerBytes * LANES;
             for (int j = 0; j < QK / 2; j++) {
@@ -148,6 +148,21 @@ public abstract sealed class PackedTensor extends WeightTensor
                 v.lanewise(VectorOperators.ASHR, 4).intoArray(q, o + LANES);
             }
         }
+        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
+            for (int j = 0; j < QK / 2; j++) {
+                int nibbles = nibbleByte(row, b, j);
+                q[qOffset + b * QK + j] = (short) ((nibbles & 0x0f) - 8);
+                q[qOffset + b * QK + j + QK / 2] = (short) ((nibbles >>> 4) - 8);
+            }
+        }
+    }
+
+    /**
+     * Byte j of block b of a 4-bit format, value j in the low nibble and j + 16 in the high one, for the scalar paths;
+     * a format whose tail blocks are not in that form reads them its own way.
+     */
+    int nibbleByte(int row, int b, int j) {
+        return sourceByte(row, b, j);
     }
 
     /** Whole groups in a row of {@code cols} values. */

@@ -209,14 +209,7 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
     /** q = nibble − 8, the scale d. */
     @Override
     public void decodeRowInt(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset) {
-        nibbleGroupsAsShorts(row, q, qOffset);
-        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
-            for (int j = 0; j < STEPS; j++) {
-                int nibbles = sourceByte(row, b, j);
-                q[qOffset + b * QK + j] = (short) ((nibbles & 0x0f) - 8);
-                q[qOffset + b * QK + j + STEPS] = (short) ((nibbles >>> 4) - 8);
-            }
-        }
+        nibblesAsShorts(row, q, qOffset);
         for (int g = 0; g < groups(cols); g++) {
             long group = group(row, g);
             halvesLow(group).intoArray(scales, gOffset + g * LANES);

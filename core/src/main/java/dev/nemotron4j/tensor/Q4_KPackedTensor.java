@@ -277,8 +277,9 @@ public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows 
         return rowOffset(row) + packed * (long) BLOCK_BYTES + (long) (b - packed) / SUB * SOURCE_BYTES;
     }
 
-    /** Byte j of block b as a Q4_1 block has it: value j in the low nibble, j + 16 in the high one. */
-    private int nibbles(int row, int b, int j) {
+    /** Tail blocks are read from their Q4_K super-blocks. */
+    @Override
+    int nibbleByte(int row, int b, int j) {
         if (!inTail(b)) {
             return sourceByte(row, b, j);
         }
@@ -295,7 +296,7 @@ public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows 
             int weighted = 0;
             int plain = 0;
             for (int j = 0; j < STEPS; j++) {
-                int q = nibbles(row, b, j);
+                int q = nibbleByte(row, b, j);
                 weighted += (q & 0x0f) * x.value(t, b * QK + j) + (q >>> 4) * x.value(t, b * QK + j + STEPS);
                 plain += x.value(t, b * QK + j) + x.value(t, b * QK + j + STEPS);
             }
@@ -373,14 +374,7 @@ public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows 
     /** q = u − 8, the scale d·scale and the offset 8·d·scale − dmin·min. */
     @Override
     public void decodeRowInt(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset) {
-        nibbleGroupsAsShorts(row, q, qOffset);
-        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
-            for (int j = 0; j < STEPS; j++) {
-                int u = nibbles(row, b, j);
-                q[qOffset + b * QK + j] = (short) ((u & 0x0f) - 8);
-                q[qOffset + b * QK + j + STEPS] = (short) ((u >>> 4) - 8);
-            }
-        }
+        nibblesAsShorts(row, q, qOffset);
         for (int g = 0; g < groups(cols); g++) {
             long group = group(row, g);
             FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
@@ -418,7 +412,7 @@ public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows 
         float d = scale(row, b);
         float m = minimum(row, b);
         for (int j = 0; j < STEPS; j++) {
-            int q = nibbles(row, b, j);
+            int q = nibbleByte(row, b, j);
             out[outOffset + j] = d * (q & 0x0f) + m;
             out[outOffset + j + STEPS] = d * (q >>> 4) + m;
         }

@@ -1,6 +1,7 @@
 package dev.nemotron4j.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 import static dev.nemotron4j.tensor.Simd.F;
@@ -16,6 +17,8 @@ import static dev.nemotron4j.tensor.Simd.L;
  */
 public final class Q8Activations {
     public static final int QK = 32;
+    private static final FloatVector HALF = FloatVector.broadcast(F, 0.5f);
+    private static final FloatVector MINUS_HALF = FloatVector.broadcast(F, -0.5f);
 
     private int n;
     private int cols;
@@ -32,7 +35,7 @@ public final class Q8Activations {
     float[] sums = new float[0];
     /** lowSums[t·blocks + b] = d · Σ_{j<16} q_j: the sum of its first 16 values, for Q6_K's offset. */
     float[] lowSums = new float[0];
-    private final float[] block = new float[QK];
+    private final int[] block = new int[QK];
 
     public int vectors() {
         return n;
@@ -73,23 +76,29 @@ public final class Q8Activations {
         return max.reduceLanes(VectorOperators.MAX) / 127f;
     }
 
-    /** x/d rounded half away from zero, as ggml's roundf. */
+    /** x/d rounded half away from zero, as ggml's roundf: the scalar reference of {@link #roundBlock}. */
     public static int round(float scaled) {
         return (int) (scaled + Math.copySign(0.5f, scaled));
     }
 
+    /** q[j] = round(x[offset + j] · id) for the 32 values of a block, with vectors. */
+    public static void roundBlock(float[] x, int offset, float id, int[] q) {
+        for (int j = 0; j < QK; j += L) {
+            FloatVector v = FloatVector.fromArray(F, x, offset + j).mul(id);
+            // Half away from zero, then truncation as the int conversion does.
+            ((IntVector) v.add(HALF.blend(MINUS_HALF, v.lt(0f))).convert(VectorOperators.F2I, 0)).intoArray(q, j);
+        }
+    }
+
     private void quantizeBlock(float[] x, int offset, int t, int b) {
         float d = blockScale(x, offset);
-        float id = d != 0f ? 1f / d : 0f;
-        for (int j = 0; j < QK; j += L) {
-            FloatVector.fromArray(F, x, offset + j).mul(id).intoArray(block, j);
-        }
+        roundBlock(x, offset, d != 0f ? 1f / d : 0f, block);
         int first = index(t, b * QK);
         int stride = index(t, b * QK + 1) - first;
         int lowSum = 0;
         int sum = 0;
         for (int j = 0; j < QK; j++) {
-            byte q = (byte) round(block[j]);
+            byte q = (byte) block[j];
             values[first + j * stride] = q;
             sum += q;
             if (j < QK / 2) {
