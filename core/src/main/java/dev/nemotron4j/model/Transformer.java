@@ -5,6 +5,7 @@ import dev.nemotron4j.kernels.Attention;
 import dev.nemotron4j.kernels.Matmul;
 import dev.nemotron4j.kernels.Norms;
 import dev.nemotron4j.kernels.Rope;
+import dev.nemotron4j.kernels.Silu;
 import dev.nemotron4j.model.ModelConfig.MlpKind;
 import dev.nemotron4j.model.ModelConfig.NormKind;
 
@@ -159,10 +160,7 @@ public final class Transformer {
         Matmul.matmul(layer.up(), b.xb, n, b.up);
         if (config.mlpKind() == MlpKind.SILU_GATED) {
             Matmul.matmul(layer.gate(), b.xb, n, b.hidden);
-            for (int i = 0; i < hiddenSize; i++) {
-                float g = b.hidden[i];
-                b.hidden[i] = g / (1f + (float) Math.exp(-g)) * b.up[i];
-            }
+            Silu.gate(b.hidden, b.up, hiddenSize);
         } else {
             for (int i = 0; i < hiddenSize; i++) {
                 float r = Math.max(0f, b.up[i]);
