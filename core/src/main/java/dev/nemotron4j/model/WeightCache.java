@@ -49,9 +49,10 @@ import java.util.zip.CRC32C;
  * synced, then renamed into place, so it is only ever found whole.
  *
  * <p>File: matrix data at 4 KiB-aligned offsets, then a JSON index (what the file was made from, and each matrix's
- * name, type, shape and place), then 16 bytes: the index offset and {@link #MAGIC}. The index names the source files
- * by size, modification time and a checksum of slices of them, the vector width, the load options and a checksum of
- * the bytecode of the classes that define the layouts; a file that differs in any of them is built again.
+ * name, type, shape and place), then 16 bytes: the index offset and {@link #MAGIC}. The index names the model's path,
+ * its source files by size, modification time and a checksum of slices of them, the vector width, the load options
+ * and a checksum of the bytecode of the classes that define the layouts; a file that differs in any of them is built
+ * again. Writing a file removes the folder's files whose model is gone or has changed, which no load could map.
  */
 final class WeightCache implements AutoCloseable {
     private static final long MAGIC = 0x5844_4957_4a34_4e4eL; // "NN4JWIDX" read little-endian
@@ -93,8 +94,9 @@ final class WeightCache implements AutoCloseable {
             return off(arena, State.OFF, "weight cache not needed: nothing is quantized or packed on load");
         }
         try {
-            WeightCache cache = new WeightCache(arena, dir.resolve(fileName(modelPath.toRealPath(), options)),
-                    identity(sources(modelPath), options), null);
+            Path real = modelPath.toRealPath();
+            WeightCache cache = new WeightCache(arena, dir.resolve(fileName(real, options)),
+                    identity(real, sources(modelPath), options), null);
             if (Files.isRegularFile(cache.file) && cache.map()) {
                 return cache;
             }
@@ -208,8 +210,11 @@ final class WeightCache implements AutoCloseable {
                 channel.force(false);
             }
             Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            long freed = removeOrphans();
             status = new WeightCacheStatus(State.BUILT, file, String.format(
-                    "packed weights saved to %s (%.1f GB); later loads map them", file, Files.size(file) / 1e9));
+                    "packed weights saved to %s (%.1f GB); later loads map them", file, Files.size(file) / 1e9)
+                    + (freed > 0 ? String.format("; removed %.1f GB of cache files whose models are gone or changed",
+                    freed / 1e9) : ""));
         } catch (IOException | RuntimeException e) {
             deleteQuietly(temporary);
             status = new WeightCacheStatus(State.UNAVAILABLE, null, "weight cache not saved: " + reason(e));
@@ -249,34 +254,101 @@ final class WeightCache implements AutoCloseable {
     /** Maps the file if its trailer, index and identity check out; it is mapped only then. */
     private boolean map() {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = channel.size();
-            if (size < TRAILER_BYTES) {
-                return false;
-            }
-            ByteBuffer trailer = read(channel, size - TRAILER_BYTES, TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            long indexOffset = trailer.getLong(0);
-            long indexBytes = size - TRAILER_BYTES - indexOffset;
-            if (trailer.getLong(8) != MAGIC || indexOffset < 0 || indexBytes <= 0 || indexBytes > MAX_INDEX_BYTES) {
-                return false;
-            }
-            JsonNode index = JSON.readTree(read(channel, indexOffset, (int) indexBytes).array());
-            if (!(index instanceof ObjectNode o) || !identity.equals(o.deepCopy().without("tensors"))) {
+            Index index = readIndex(channel);
+            if (index == null || !identity.equals(index.node().deepCopy().without("tensors"))) {
                 return false;
             }
             Map<String, JsonNode> found = new HashMap<>();
-            for (JsonNode e : index.path("tensors")) {
+            for (JsonNode e : index.node().path("tensors")) {
                 long offset = e.path("offset").asLong(-1);
                 long bytes = e.path("bytes").asLong(-1);
-                if (offset < 0 || bytes < 0 || offset + bytes > indexOffset || !e.path("name").isTextual()) {
+                if (offset < 0 || bytes < 0 || offset + bytes > index.offset() || !e.path("name").isTextual()) {
                     return false;
                 }
                 GGMLType.valueOf(e.path("type").asText()); // throws for a name that is no type
                 found.put(e.path("name").asText(), e);
             }
-            mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
             entries.putAll(found);
             status = new WeightCacheStatus(State.MAPPED, file, "weights mapped from " + file);
             return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** A cache file's index (a JSON object) and where it starts. */
+    private record Index(ObjectNode node, long offset) {
+    }
+
+    /** The index of the file open on {@code channel}, or null when its trailer or index does not check out. */
+    private static Index readIndex(FileChannel channel) throws IOException {
+        long size = channel.size();
+        if (size < TRAILER_BYTES) {
+            return null;
+        }
+        ByteBuffer trailer = read(channel, size - TRAILER_BYTES, TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        long indexOffset = trailer.getLong(0);
+        long indexBytes = size - TRAILER_BYTES - indexOffset;
+        if (trailer.getLong(8) != MAGIC || indexOffset < 0 || indexBytes <= 0 || indexBytes > MAX_INDEX_BYTES) {
+            return null;
+        }
+        JsonNode index = JSON.readTree(read(channel, indexOffset, (int) indexBytes).array());
+        return index instanceof ObjectNode o ? new Index(o, indexOffset) : null;
+    }
+
+    /**
+     * Deletes the other cache files of the folder that no load can map any more, and returns the bytes freed: those
+     * whose model is gone or has changed (its files' names, sizes or modification times), and whole cache files
+     * that do not name their model (made before cache files did). Files of other options, and of other builds for a
+     * model still in place, are kept.
+     */
+    private long removeOrphans() {
+        long freed = 0;
+        try (Stream<Path> siblings = Files.list(file.getParent())) {
+            for (Path p : siblings.filter(p -> p.getFileName().toString().endsWith(".weights") && !p.equals(file))
+                    .toList()) {
+                if (orphaned(p)) {
+                    long bytes = Files.size(p);
+                    Files.deleteIfExists(p);
+                    freed += bytes;
+                }
+            }
+        } catch (IOException e) {
+            // housekeeping only: what is left is looked at again by the next build
+        }
+        return freed;
+    }
+
+    private static boolean orphaned(Path cacheFile) {
+        try (FileChannel channel = FileChannel.open(cacheFile, StandardOpenOption.READ)) {
+            Index index = readIndex(channel);
+            if (index == null) {
+                return false; // not a cache file this code wrote whole: leave it alone
+            }
+            JsonNode model = index.node().path("model");
+            if (!model.isTextual()) {
+                return true;
+            }
+            Path modelPath = Path.of(model.asText());
+            if (!Files.exists(modelPath)) {
+                return true;
+            }
+            List<Path> now = sources(modelPath);
+            JsonNode recorded = index.node().path("sources");
+            if (recorded.size() != now.size()) {
+                return true;
+            }
+            for (int i = 0; i < now.size(); i++) {
+                JsonNode r = recorded.get(i);
+                Path source = now.get(i);
+                if (!r.path("name").asText().equals(source.getFileName().toString())
+                        || r.path("size").asLong() != Files.size(source)
+                        || r.path("modified").asLong() != Files.getLastModifiedTime(source).toMillis()) {
+                    return true;
+                }
+            }
+            return false;
         } catch (IOException | RuntimeException e) {
             return false;
         }
@@ -303,8 +375,10 @@ final class WeightCache implements AutoCloseable {
         }
     }
 
-    private static ObjectNode identity(List<Path> sources, LoadOptions options) throws IOException {
+    private static ObjectNode identity(Path realModelPath, List<Path> sources, LoadOptions options)
+            throws IOException {
         ObjectNode id = JSON.createObjectNode();
+        id.put("model", realModelPath.toString());
         ArrayNode files = id.putArray("sources");
         for (Path source : sources) {
             files.addObject().put("name", source.getFileName().toString()).put("size", Files.size(source))

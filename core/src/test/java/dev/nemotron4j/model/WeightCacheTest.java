@@ -167,6 +167,42 @@ class WeightCacheTest {
         assertEquals(List.of(file), cacheFiles());
     }
 
+    @Test
+    void aBuildRemovesTheFilesOfModelsThatAreGoneOrChanged() throws IOException {
+        Path a = cacheDir.resolve("a.gguf");
+        Path b = cacheDir.resolve("b.gguf");
+        Path c = cacheDir.resolve("c.gguf");
+        for (Path model : List.of(a, b, c)) {
+            Files.copy(q4k, model);
+        }
+        LoadOptions options = LoadOptions.DEFAULT.withWeightCache(cacheDir);
+        Path cacheOfA = loadAndClose(a, options, State.BUILT);
+        Path cacheOfB = loadAndClose(b, options, State.BUILT);
+        Path foreign = cacheDir.resolve("notes.weights");
+        Files.writeString(foreign, "not a cache file");
+        Files.delete(a);
+        Files.setLastModifiedTime(b, FileTime.fromMillis(Files.getLastModifiedTime(b).toMillis() + 5000));
+        Model m = Model.load(c, options);
+        m.close(); // waits for the cache file to be written
+        assertEquals(State.BUILT, m.weightCache().state());
+        assertTrue(m.weightCache().detail().contains("whose models are gone or changed"), m.weightCache().detail());
+        assertFalse(Files.exists(cacheOfA));
+        assertFalse(Files.exists(cacheOfB));
+        assertTrue(Files.exists(foreign));
+        loadAndClose(c, options, State.MAPPED);
+    }
+
+    @Test
+    void aBuildKeepsTheFilesOfModelsStillInPlace() throws IOException {
+        Path a = cacheDir.resolve("a.gguf");
+        Files.copy(q4k, a);
+        LoadOptions options = LoadOptions.DEFAULT.withWeightCache(cacheDir);
+        Path cacheOfA = loadAndClose(a, options, State.BUILT);
+        loadAndClose(q4k, options, State.BUILT);
+        assertTrue(Files.exists(cacheOfA));
+        loadAndClose(a, options, State.MAPPED);
+    }
+
     private static void assertSameLogits(float[] expected, float[] got) {
         assertEquals(expected.length, got.length);
         float scale = 0f;
