@@ -7,6 +7,8 @@ import dev.nemotron4j.tensor.Q4_0PackedTensor;
 import dev.nemotron4j.tensor.Q4_0Tensor;
 import dev.nemotron4j.tensor.Q4_KPackedTensor;
 import dev.nemotron4j.tensor.Q4_KTensor;
+import dev.nemotron4j.tensor.Q5_KPackedTensor;
+import dev.nemotron4j.tensor.Q5_KTensor;
 import dev.nemotron4j.tensor.Q6_KPackedTensor;
 import dev.nemotron4j.tensor.Q6_KTensor;
 import dev.nemotron4j.tensor.Q8_0PackedTensor;
@@ -44,8 +46,8 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class MatmulBenchmark {
-    @Param({"Q4_0", "Q4_0_PACKED", "Q8_0", "Q8_0_PACKED", "F16", "BF16", "Q4_K", "Q4_K_PACKED", "Q6_K",
-            "Q6_K_PACKED"})
+    @Param({"Q4_0", "Q4_0_PACKED", "Q8_0", "Q8_0_PACKED", "F16", "BF16", "Q4_K", "Q4_K_PACKED", "Q5_K",
+            "Q5_K_PACKED", "Q6_K", "Q6_K_PACKED"})
     public String type;
 
     @Param({"1", "64", "256"})
@@ -82,7 +84,7 @@ public class MatmulBenchmark {
             } else {
                 data.set(le, block + scaleField, Float.floatToFloat16(t.blockSize == 1 ? (float) rnd.nextGaussian()
                         : 0.01f));
-                if (t == GGMLType.Q4_K) {
+                if (t == GGMLType.Q4_K || t == GGMLType.Q5_K) {
                     data.set(le, block + 2, Float.floatToFloat16(0.01f)); // dmin
                 }
             }
@@ -113,6 +115,11 @@ public class MatmulBenchmark {
                 MemorySegment dst = Arena.ofAuto().allocate(Q4_KPackedTensor.byteSize(rows, cols), 64);
                 Q4_KPackedTensor.pack(q, dst, 0, rows);
                 yield Q4_KPackedTensor.of(dst, rows, cols);
+            }
+            case Q5_KTensor q -> {
+                MemorySegment dst = Arena.ofAuto().allocate(Q5_KPackedTensor.byteSize(rows, cols), 64);
+                Q5_KPackedTensor.pack(q, dst, 0, rows);
+                yield Q5_KPackedTensor.of(dst, rows, cols);
             }
             case Q6_KTensor q -> {
                 MemorySegment dst = Arena.ofAuto().allocate(Q6_KPackedTensor.byteSize(rows, cols), 64);

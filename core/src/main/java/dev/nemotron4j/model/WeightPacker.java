@@ -10,6 +10,8 @@ import dev.nemotron4j.tensor.Q4_1PackedTensor;
 import dev.nemotron4j.tensor.Q4_1Tensor;
 import dev.nemotron4j.tensor.Q4_KPackedTensor;
 import dev.nemotron4j.tensor.Q4_KTensor;
+import dev.nemotron4j.tensor.Q5_KPackedTensor;
+import dev.nemotron4j.tensor.Q5_KTensor;
 import dev.nemotron4j.tensor.Q6_KPackedTensor;
 import dev.nemotron4j.tensor.Q6_KTensor;
 import dev.nemotron4j.tensor.Q8_0PackedTensor;
@@ -21,8 +23,8 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Repacks Q4_0, Q4_1, Q8_0, Q4_K and Q6_K matrices into their {@link PackedTensor} layouts while a model loads, rows
- * in parallel (Q4_K 19-byte blocks of 32 values, Q6_K 28-byte ones). A mapped source is copied into the model's arena
+ * Repacks Q4_0, Q4_1, Q8_0, Q4_K, Q5_K and Q6_K matrices into their {@link PackedTensor} layouts while a model loads,
+ * rows in parallel (Q4_K 19-byte blocks of 32 values, Q5_K 23-byte ones, Q6_K 28-byte ones). A mapped source is copied into the model's arena
  * and its pages are then dropped from memory (the file stays mapped for the tensors that are not packed); a source
  * already in memory (quantized on load) is packed in place when the packed form has its size, since packing only
  * moves bytes within a row.
@@ -43,6 +45,7 @@ final class WeightPacker {
         MemorySegment source = m.data();
         long bytes = switch (m.type()) {
             case Q4_K -> Q4_KPackedTensor.byteSize(m.rows(), m.cols());
+            case Q5_K -> Q5_KPackedTensor.byteSize(m.rows(), m.cols());
             case Q6_K -> Q6_KPackedTensor.byteSize(m.rows(), m.cols());
             default -> m.type().byteSize(m.cols()) * m.rows();
         };
@@ -55,6 +58,7 @@ final class WeightPacker {
                 case Q4_0Tensor q -> Q4_0PackedTensor.pack(q, dst, from, to);
                 case Q4_1Tensor q -> Q4_1PackedTensor.pack(q, dst, from, to);
                 case Q4_KTensor q -> Q4_KPackedTensor.pack(q, dst, from, to);
+                case Q5_KTensor q -> Q5_KPackedTensor.pack(q, dst, from, to);
                 case Q6_KTensor q -> {
                     if (!Q6_KPackedTensor.pack(q, dst, from, to)) {
                         usable.set(false);
@@ -78,6 +82,7 @@ final class WeightPacker {
             case Q4_0 -> Q4_0PackedTensor.of(data, rows, cols);
             case Q4_1 -> Q4_1PackedTensor.of(data, rows, cols);
             case Q4_K -> Q4_KPackedTensor.of(data, rows, cols);
+            case Q5_K -> Q5_KPackedTensor.of(data, rows, cols);
             case Q6_K -> Q6_KPackedTensor.of(data, rows, cols);
             case Q8_0 -> Q8_0PackedTensor.of(data, rows, cols);
             default -> throw new IllegalArgumentException(type + " has no packed form");
@@ -87,7 +92,7 @@ final class WeightPacker {
     /** Whether matrices of {@code type} have a packed form. */
     static boolean packs(GGMLType type) {
         return switch (type) {
-            case Q4_0, Q4_1, Q8_0, Q4_K, Q6_K -> true;
+            case Q4_0, Q4_1, Q8_0, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
     }

@@ -32,7 +32,7 @@ import static dev.nemotron4j.tensor.Simd.L;
  * {@link Q6_KPackedTensor}).
  */
 public abstract sealed class PackedTensor extends WeightTensor
-        permits Q4_0PackedTensor, Q4_1PackedTensor, Q4_KPackedTensor, Q6_KPackedTensor, Q8_0PackedTensor {
+        permits KPackedTensor, Q4_0PackedTensor, Q4_1PackedTensor, Q6_KPackedTensor, Q8_0PackedTensor {
     /** Sixteen shorts / bytes: half a block, the unit of the tail blocks. */
     static final VectorSpecies<Short> S_HALF = ShortVector.SPECIES_256;
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;

@@ -5,12 +5,9 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 import static dev.nemotron4j.tensor.Simd.B_HALF;
@@ -21,43 +18,19 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
 
 /**
  * {@link Q4_KTensor Q4_K} {@link PackedTensor packed} for decode, 19 bytes per 32 values against Q4_K's 18. Each
- * sub-block of 32 values is a block of unsigned nibbles u with value d·scale·u − dmin·min, where d and dmin belong to
- * its super-block of eight. A group of LANES blocks (LANES/8 whole super-blocks) is 19·LANES bytes:
- * <pre>
- *   d of each super-block, then −dmin of each, as f32       LANES bytes
- *   the 6-bit scale of each block, one byte per block      LANES bytes
- *   the 6-bit min of each block, one byte per block        LANES bytes
- *   16 steps as {@link Q4_0PackedTensor Q4_0} has them      16·LANES bytes
- * </pre>
- * so a block is the Q4_1 block d·scale, m = −dmin·min, taken exactly, and decodes as {@link Q4_1PackedTensor}'s
- * does: e·(d·Σ (u − 8)·q + (8d + m)·Σ q). One float load and a lane shuffle spread the super-block numbers over
- * the blocks. The super-blocks after the last whole group (the tail, e.g. the last of an 11520-wide row's 45) stay
- * as Q4_K has them, 144 bytes each.
+ * sub-block of 32 values is a block of unsigned nibbles u with value d·scale·u − dmin·min. A group of LANES blocks is
+ * the {@link KPackedTensor header} (3 bytes per block), then 16 steps as {@link Q4_0PackedTensor Q4_0} has them,
+ * 19·LANES bytes in all, so a block is the Q4_1 block d·scale, m = −dmin·min, taken exactly, and decodes as
+ * {@link Q4_1PackedTensor}'s does: e·(d·Σ (u − 8)·q + (8d + m)·Σ q). Tail super-blocks take Q4_K's 144 bytes.
  */
-public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows {
+public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows {
     private static final int BLOCK_BYTES = 19;
     private static final int HEADER_BYTES = 3;
     private static final int STEPS = QK / 2;
     private static final int SOURCE_BYTES = 144;
-    /** Sub-blocks per super-block. */
-    private static final int SUB = 8;
-    private static final VarHandle BYTES_AS_FLOATS = MethodHandles.byteArrayViewVarHandle(float[].class,
-            ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED
-            .withOrder(ByteOrder.LITTLE_ENDIAN);
-    /** Float lane i of the low / high half of a group's blocks takes d (or −dmin) of its block's super-block. */
-    private static final VectorShuffle<Float> D_LOW = VectorShuffle.fromOp(F, i -> i / SUB);
-    private static final VectorShuffle<Float> D_HIGH = VectorShuffle.fromOp(F, i -> (L + i) / SUB);
-    private static final VectorShuffle<Float> M_LOW = VectorShuffle.fromOp(F, i -> LANES / SUB + i / SUB);
-    private static final VectorShuffle<Float> M_HIGH = VectorShuffle.fromOp(F, i -> LANES / SUB + (L + i) / SUB);
 
     private Q4_KPackedTensor(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols, BLOCK_BYTES, HEADER_BYTES, 0x80, rowBytes(cols));
-    }
-
-    private static long rowBytes(int cols) {
-        int packed = groups(cols) * LANES;
-        return (long) packed * BLOCK_BYTES + (long) (cols / QK - packed) / SUB * SOURCE_BYTES;
+        super(data, rows, cols, BLOCK_BYTES, HEADER_BYTES, SOURCE_BYTES);
     }
 
     @Override
@@ -72,7 +45,7 @@ public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows 
 
     /** Bytes the packed form of a rows × cols matrix takes. */
     public static long byteSize(int rows, int cols) {
-        return rows * rowBytes(cols);
+        return rows * rowBytes(cols, BLOCK_BYTES, SOURCE_BYTES);
     }
 
     /** Converts rows [from, to) of {@code source} into {@code dst}. */
@@ -84,21 +57,15 @@ public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows 
         byte[] q4k = new byte[superBlocks * SOURCE_BYTES];
         MemorySegment heap = MemorySegment.ofArray(q4k);
         byte[] blocksWithNibbles = new byte[groups * LANES * BLOCK_BYTES]; // what transposeSteps reads: no headers
-        byte[] out = new byte[(int) rowBytes(cols)];
+        byte[] out = new byte[(int) rowBytes(cols, BLOCK_BYTES, SOURCE_BYTES)];
         long[] eight = new long[8];
         for (int r = from; r < to; r++) {
             MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) r * q4k.length, q4k, 0, q4k.length);
             for (int sb = 0; sb < packedSuperBlocks; sb++) {
                 int block = sb * SOURCE_BYTES;
-                int first = sb * SUB;
-                int group = first / LANES * LANES * BLOCK_BYTES;
-                int k = first % LANES;
-                BYTES_AS_FLOATS.set(out, group + 4 * (k / SUB), Simd.f16(heap, block));
-                BYTES_AS_FLOATS.set(out, group + LANES / 2 + 4 * (k / SUB), -Simd.f16(heap, block + 2));
+                packHeader(heap, block, sb, BLOCK_BYTES, out);
                 for (int s = 0; s < SUB; s++) {
-                    out[group + LANES + k + s] = (byte) Q4_KTensor.scale(heap, block + 4, s);
-                    out[group + 2 * LANES + k + s] = (byte) Q4_KTensor.min(heap, block + 4, s);
-                    mergeNibbles(heap, block, s, blocksWithNibbles, (first + s) * BLOCK_BYTES + HEADER_BYTES);
+                    mergeNibbles(heap, block, s, blocksWithNibbles, (sb * SUB + s) * BLOCK_BYTES + HEADER_BYTES);
                 }
             }
             transposeSteps(blocksWithNibbles, groups, BLOCK_BYTES, STEPS, 0x80, out, eight);
@@ -271,12 +238,6 @@ public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows 
         return tail;
     }
 
-    /** Byte offset of the tail super-block that holds tail block b of a row. */
-    private long tailSuperBlock(int row, int b) {
-        int packed = groups(cols) * LANES;
-        return rowOffset(row) + packed * (long) BLOCK_BYTES + (long) (b - packed) / SUB * SOURCE_BYTES;
-    }
-
     /** Tail blocks are read from their Q4_K super-blocks. */
     @Override
     int nibbleByte(int row, int b, int j) {
@@ -303,29 +264,6 @@ public final class Q4_KPackedTensor extends PackedTensor implements IntegerRows 
             sum += x.scale(t, b) * (scale(row, b) * weighted + minimum(row, b) * plain);
         }
         return sum;
-    }
-
-    /** d·scale of block b of a row, for the scalar paths. */
-    private float scale(int row, int b) {
-        if (inTail(b)) {
-            long block = tailSuperBlock(row, b);
-            return Simd.f16(data, block) * Q4_KTensor.scale(data, block + 4, b % SUB);
-        }
-        long group = group(row, b / LANES);
-        int k = b % LANES;
-        return data.get(LE_FLOAT, group + 4L * (k / SUB)) * data.get(ValueLayout.JAVA_BYTE, group + LANES + k);
-    }
-
-    /** −dmin·min of block b of a row, for the scalar paths. */
-    private float minimum(int row, int b) {
-        if (inTail(b)) {
-            long block = tailSuperBlock(row, b);
-            return -Simd.f16(data, block + 2) * Q4_KTensor.min(data, block + 4, b % SUB);
-        }
-        long group = group(row, b / LANES);
-        int k = b % LANES;
-        return data.get(LE_FLOAT, group + LANES / 2 + 4L * (k / SUB))
-                * data.get(ValueLayout.JAVA_BYTE, group + 2L * LANES + k);
     }
 
     /** Low nibbles give u, high ones u − 8 (see {@link Q4_0PackedTensor}), so those take 8d + m as their offset. */

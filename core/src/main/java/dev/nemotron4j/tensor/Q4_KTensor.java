@@ -139,21 +139,49 @@ public final class Q4_KTensor extends WeightTensor {
     /**
      * Quantizes {@code n} values (a multiple of 256) into Q4_K super-blocks at {@code dst[dstOffset…]}, as ggml's
      * {@code quantize_row_q4_K_ref}: each 32-value sub-block gets a (scale, min) pair from a weighted least-squares
-     * search ({@link #makeQkx2Quants}); the eight pairs are then quantized to 6 bits against the block maxima.
+     * search ({@link SuperBlockQuantizer}); the eight pairs are then quantized to 6 bits against the block maxima.
      */
     public static void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long dstOffset) {
         if (n % QK != 0) {
             throw new IllegalArgumentException("Q4_K quantizes whole super-blocks of " + QK + " values, got " + n);
         }
+        SuperBlockQuantizer quantizer = new SuperBlockQuantizer(15, -1f, 20);
         int[] levels = new int[QK];
-        int[] aux = new int[32];
-        float[] weights = new float[32];
-        float[] scales = new float[8];
-        float[] mins = new float[8];
-        byte[] packed = new byte[12];
         for (int b = 0; b < n / QK; b++) {
-            int x = srcOffset + b * QK;
             long block = dstOffset + (long) b * BLOCK_BYTES;
+            quantizer.quantize(src, srcOffset + b * QK, dst, block, levels);
+            for (int g = 0; g < 4; g++) {
+                for (int l = 0; l < 32; l++) {
+                    int q = levels[64 * g + l] | levels[64 * g + 32 + l] << 4;
+                    dst.set(ValueLayout.JAVA_BYTE, block + 16 + 32 * g + l, (byte) q);
+                }
+            }
+        }
+    }
+
+    /**
+     * What Q4_K and Q5_K quantization share: the (scale, min) search of each sub-block of a super-block, their 6-bit
+     * packing with d and dmin in the first 16 bytes of the block, and the levels in [0, nmax] against the scales
+     * stored. The two differ in nmax and the search's candidate scales (rmin, steps).
+     */
+    static final class SuperBlockQuantizer {
+        private final int nmax;
+        private final float rmin;
+        private final int steps;
+        private final int[] aux = new int[32];
+        private final float[] weights = new float[32];
+        private final float[] scales = new float[8];
+        private final float[] mins = new float[8];
+        private final byte[] packed = new byte[12];
+
+        SuperBlockQuantizer(int nmax, float rmin, int steps) {
+            this.nmax = nmax;
+            this.rmin = rmin;
+            this.steps = steps;
+        }
+
+        /** Writes d, dmin and the packed scales of the 256 values at src[x…] to the block, their levels to levels. */
+        void quantize(float[] src, int x, MemorySegment dst, long block, int[] levels) {
             float maxScale = 0f;
             float maxMin = 0f;
             for (int j = 0; j < 8; j++) {
@@ -165,7 +193,7 @@ public final class Q4_KTensor extends WeightTensor {
                 for (int l = 0; l < 32; l++) {
                     weights[l] = avX + Math.abs(src[x + 32 * j + l]);
                 }
-                scales[j] = makeQkx2Quants(src, x + 32 * j, weights, levels, 32 * j, mins, j, aux);
+                scales[j] = makeQkx2Quants(src, x + 32 * j, levels, 32 * j, j);
                 maxScale = Math.max(maxScale, scales[j]);
                 maxMin = Math.max(maxMin, mins[j]);
             }
@@ -197,89 +225,82 @@ public final class Q4_KTensor extends WeightTensor {
                 }
                 float mj = dmin * min(dst, block + 4, j);
                 for (int l = 0; l < 32; l++) {
-                    levels[32 * j + l] = Math.max(0, Math.min(15, nearestInt((src[x + 32 * j + l] + mj) / dj)));
-                }
-            }
-            for (int g = 0; g < 4; g++) {
-                for (int l = 0; l < 32; l++) {
-                    int q = levels[64 * g + l] | levels[64 * g + 32 + l] << 4;
-                    dst.set(ValueLayout.JAVA_BYTE, block + 16 + 32 * g + l, (byte) q);
+                    levels[32 * j + l] = Math.max(0, Math.min(nmax, nearestInt((src[x + 32 * j + l] + mj) / dj)));
                 }
             }
         }
-    }
 
-    /**
-     * ggml's {@code make_qkx2_quants(32, 15, x, weights, L, &min, Laux, -1, 0.1, 20, false)}: levels in [0, 15] for
-     * x ≈ scale·L − min, trying 21 candidate scales and keeping the one with the least weighted squared error.
-     * Writes the levels to {@code levels[lOffset…]}, −min to {@code mins[m]}, and returns the scale.
-     */
-    private static float makeQkx2Quants(float[] src, int x, float[] weights, int[] levels, int lOffset,
-                                        float[] mins, int m, int[] aux) {
-        final int n = 32;
-        final int nmax = 15;
-        float min = src[x];
-        float max = src[x];
-        float sumW = weights[0];
-        float sumX = sumW * src[x];
-        for (int i = 1; i < n; i++) {
-            float v = src[x + i];
-            min = Math.min(min, v);
-            max = Math.max(max, v);
-            sumW += weights[i];
-            sumX += weights[i] * v;
-        }
-        min = Math.min(min, 0f);
-        if (max == min) {
-            Arrays.fill(levels, lOffset, lOffset + n, 0);
-            mins[m] = -min;
-            return 0f;
-        }
-        float iscale = nmax / (max - min);
-        float scale = 1 / iscale;
-        float bestError = 0f;
-        for (int i = 0; i < n; i++) {
-            int l = Math.max(0, Math.min(nmax, nearestInt(iscale * (src[x + i] - min))));
-            levels[lOffset + i] = l;
-            float diff = scale * l + min - src[x + i];
-            bestError += weights[i] * diff * diff;
-        }
-        for (int step = 0; step <= 20; step++) {
-            iscale = (-1f + 0.1f * step + nmax) / (max - min);
-            float sumL = 0f;
-            float sumL2 = 0f;
-            float sumXL = 0f;
+        /**
+         * ggml's {@code make_qkx2_quants(32, nmax, x, weights, L, &min, Laux, rmin, 0.1, steps, false)}: levels in
+         * [0, nmax] for x ≈ scale·L − min, trying steps + 1 candidate scales and keeping the one with the least
+         * weighted squared error. Writes the levels to {@code levels[lOffset…]}, −min to {@code mins[m]}, and
+         * returns the scale.
+         */
+        private float makeQkx2Quants(float[] src, int x, int[] levels, int lOffset, int m) {
+            final int n = 32;
+            float min = src[x];
+            float max = src[x];
+            float sumW = weights[0];
+            float sumX = sumW * src[x];
+            for (int i = 1; i < n; i++) {
+                float v = src[x + i];
+                min = Math.min(min, v);
+                max = Math.max(max, v);
+                sumW += weights[i];
+                sumX += weights[i] * v;
+            }
+            min = Math.min(min, 0f);
+            if (max == min) {
+                Arrays.fill(levels, lOffset, lOffset + n, 0);
+                mins[m] = -min;
+                return 0f;
+            }
+            float iscale = nmax / (max - min);
+            float scale = 1 / iscale;
+            float bestError = 0f;
             for (int i = 0; i < n; i++) {
                 int l = Math.max(0, Math.min(nmax, nearestInt(iscale * (src[x + i] - min))));
-                aux[i] = l;
-                float w = weights[i];
-                sumL += w * l;
-                sumL2 += w * l * l;
-                sumXL += w * l * src[x + i];
+                levels[lOffset + i] = l;
+                float diff = scale * l + min - src[x + i];
+                bestError += weights[i] * diff * diff;
             }
-            float det = sumW * sumL2 - sumL * sumL;
-            if (det > 0) {
-                float thisScale = (sumW * sumXL - sumX * sumL) / det;
-                float thisMin = (sumL2 * sumX - sumL * sumXL) / det;
-                if (thisMin > 0) {
-                    thisMin = 0;
-                    thisScale = sumXL / sumL2;
-                }
-                float error = 0f;
+            for (int step = 0; step <= steps; step++) {
+                iscale = (rmin + 0.1f * step + nmax) / (max - min);
+                float sumL = 0f;
+                float sumL2 = 0f;
+                float sumXL = 0f;
                 for (int i = 0; i < n; i++) {
-                    float diff = thisScale * aux[i] + thisMin - src[x + i];
-                    error += weights[i] * diff * diff;
+                    int l = Math.max(0, Math.min(nmax, nearestInt(iscale * (src[x + i] - min))));
+                    aux[i] = l;
+                    float w = weights[i];
+                    sumL += w * l;
+                    sumL2 += w * l * l;
+                    sumXL += w * l * src[x + i];
                 }
-                if (error < bestError) {
-                    System.arraycopy(aux, 0, levels, lOffset, n);
-                    bestError = error;
-                    scale = thisScale;
-                    min = thisMin;
+                float det = sumW * sumL2 - sumL * sumL;
+                if (det > 0) {
+                    float thisScale = (sumW * sumXL - sumX * sumL) / det;
+                    float thisMin = (sumL2 * sumX - sumL * sumXL) / det;
+                    if (thisMin > 0) {
+                        thisMin = 0;
+                        thisScale = sumXL / sumL2;
+                    }
+                    float error = 0f;
+                    for (int i = 0; i < n; i++) {
+                        float diff = thisScale * aux[i] + thisMin - src[x + i];
+                        error += weights[i] * diff * diff;
+                    }
+                    if (error < bestError) {
+                        System.arraycopy(aux, 0, levels, lOffset, n);
+                        bestError = error;
+                        scale = thisScale;
+                        min = thisMin;
+                    }
                 }
             }
+            mins[m] = -min;
+            return scale;
         }
-        mins[m] = -min;
-        return scale;
     }
 
     /** ggml's nearest_int: round half to even, like its float magic-number trick. */

@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 import static dev.nemotron4j.tensor.Simd.B;
 import static dev.nemotron4j.tensor.Simd.B_PARTS;
@@ -118,6 +119,33 @@ public final class Q5_KTensor extends WeightTensor {
                     out[og + 32 + l] = d2 * ((q >>> 4) | (h & 2) << 3) - m2;
                 }
             }
+        }
+    }
+
+    /**
+     * Quantizes {@code n} values (a multiple of 256) into Q5_K super-blocks at {@code dst[dstOffset…]}, as ggml's
+     * {@code quantize_row_q5_K_ref}: Q4_K's scales and mins with levels in [0, 31], whose bit 4 goes to qh.
+     */
+    public static void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long dstOffset) {
+        if (n % QK != 0) {
+            throw new IllegalArgumentException("Q5_K quantizes whole super-blocks of " + QK + " values, got " + n);
+        }
+        Q4_KTensor.SuperBlockQuantizer quantizer = new Q4_KTensor.SuperBlockQuantizer(31, -0.5f, 15);
+        int[] levels = new int[QK];
+        byte[] qh = new byte[32];
+        for (int b = 0; b < n / QK; b++) {
+            long block = dstOffset + (long) b * BLOCK_BYTES;
+            quantizer.quantize(src, srcOffset + b * QK, dst, block, levels);
+            Arrays.fill(qh, (byte) 0);
+            for (int g = 0; g < 4; g++) {
+                for (int l = 0; l < 32; l++) {
+                    int low = levels[64 * g + l];
+                    int high = levels[64 * g + 32 + l];
+                    qh[l] |= (byte) ((low >> 4) << 2 * g | (high >> 4) << 2 * g + 1);
+                    dst.set(ValueLayout.JAVA_BYTE, block + 48 + 32 * g + l, (byte) ((low & 0x0f) | (high & 0x0f) << 4));
+                }
+            }
+            MemorySegment.copy(MemorySegment.ofArray(qh), 0, dst, block + 16, 32);
         }
     }
 }

@@ -31,6 +31,11 @@ public final class Q8Activations {
     float[] scales = new float[0];
     /** lowOffsets[t·blocks + b] = −8 · Σ_{j<16} q_j of the block: Q4_0's nibble offset applied to its low half. */
     short[] lowOffsets = new short[0];
+    /**
+     * q5Offsets[t·2·blocks + h·blocks + b] = −16 · Σ q_j − 8 · Σ q_{j+16} over j in [8h, 8h + 8): Q5_K's centring of
+     * the values it adds up in half h of its steps.
+     */
+    short[] q5Offsets = new short[0];
     /** sums[t·blocks + b] = d · Σ q of the block: the sum of its values, for Q4_1's minimums. */
     float[] sums = new float[0];
     /** lowSums[t·blocks + b] = d · Σ_{j<16} q_j: the sum of its first 16 values, for Q6_K's offset. */
@@ -57,6 +62,7 @@ public final class Q8Activations {
             values = new byte[n * cols];
             scales = new float[n * blocks];
             lowOffsets = new short[n * blocks];
+            q5Offsets = new short[2 * n * blocks];
             sums = new float[n * blocks];
             lowSums = new float[n * blocks];
         }
@@ -97,6 +103,8 @@ public final class Q8Activations {
         int stride = index(t, b * QK + 1) - first;
         int lowSum = 0;
         int sum = 0;
+        int q5First = 0;
+        int q5Second = 0;
         for (int j = 0; j < QK; j++) {
             byte q = (byte) block[j];
             values[first + j * stride] = q;
@@ -104,9 +112,17 @@ public final class Q8Activations {
             if (j < QK / 2) {
                 lowSum += q;
             }
+            int centred = (j < QK / 2 ? 16 : 8) * q;
+            if (j % 16 < 8) {
+                q5First -= centred;
+            } else {
+                q5Second -= centred;
+            }
         }
         scales[t * (cols / QK) + b] = d;
         lowOffsets[t * (cols / QK) + b] = (short) (-8 * lowSum);
+        q5Offsets[2 * t * (cols / QK) + b] = (short) q5First;
+        q5Offsets[(2 * t + 1) * (cols / QK) + b] = (short) q5Second;
         sums[t * (cols / QK) + b] = d * sum;
         lowSums[t * (cols / QK) + b] = d * lowSum;
     }

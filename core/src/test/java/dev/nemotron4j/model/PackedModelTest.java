@@ -44,7 +44,7 @@ class PackedModelTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"nemotron, Q4_0", "llama, Q4_0", "nemotron, Q8_0", "llama, Q8_0", "nemotron, Q4_K", "llama, Q4_K",
-            "nemotron, Q4_K_M", "llama, Q4_K_M"})
+            "nemotron, Q4_K_M", "llama, Q4_K_M", "nemotron, Q5_K_M", "llama, Q5_K_M"})
     void packedModelMatchesMappedModel(String arch, SynthType type) {
         Path file = dir.resolve(arch + "-" + type + ".gguf");
         new SyntheticModel(shape(arch), type, 7).write(file, (done, total) -> { });

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The packed Q4_0/Q4_1/Q8_0/Q4_K/Q6_K layouts against the formats they come from: same values, the
+ * The packed Q4_0/Q4_1/Q8_0/Q4_K/Q5_K/Q6_K layouts against the formats they come from: same values, the
  * integer kernel against its scalar reference, and both against the float dot product within what 8-bit activations
  * cost.
  */
@@ -44,7 +44,8 @@ class PackedTensorTest {
     /** Whole groups only, and whole groups followed by a tail of 8 blocks (as an 11520-wide row has). */
     @ParameterizedTest(name = "{0} cols = groups·{1} + {2}")
     @CsvSource({"Q4_0, 1, 0", "Q4_0, 2, 0", "Q4_0, 1, 256", "Q8_0, 1, 0", "Q8_0, 2, 0", "Q8_0, 2, 256",
-            "Q4_1, 1, 0", "Q4_1, 2, 256", "Q4_K, 1, 0", "Q4_K, 2, 256", "Q6_K, 1, 0", "Q6_K, 2, 256"})
+            "Q4_1, 1, 0", "Q4_1, 2, 256", "Q4_K, 1, 0", "Q4_K, 2, 256", "Q5_K, 1, 0", "Q5_K, 2, 256", "Q6_K, 1, 0",
+            "Q6_K, 2, 256"})
     void packedMatchesSource(GGMLType type, int groups, int tail) {
         int cols = groups * GROUP + tail;
         int rows = 7;
@@ -64,16 +65,18 @@ class PackedTensorTest {
                 rowMax = Math.max(rowMax, Math.abs(v));
             }
             for (int c = 0; c < cols; c++) {
-                // Q4_K takes d·scale·u − dmin·min in one rounding (a fused multiply-add) where the source takes two.
+                // Q4_K and Q5_K take d·scale·u − dmin·min in one rounding (a fused multiply-add) where the source
+                // takes two.
                 // Q6_K's scales d·scale are rounded to f16, and a value is scale·(q − 32): 2^-11 of it.
                 float tolerance = switch (type) {
-                    case Q4_K -> 0x1p-22f * rowMax;
+                    case Q4_K, Q5_K -> 0x1p-22f * rowMax;
                     case Q6_K -> 0x1p-11f * Math.abs(expected[c]);
                     default -> 0f;
                 };
                 assertEquals(expected[c], got[c], tolerance, "row " + r + " column " + c);
-                // Q4_K's stored form takes a high nibble as (u − 8)·d + (8d + m), where the sum 8d + m rounds once more.
-                float storedTolerance = type == GGMLType.Q4_K ? 0x1p-22f * rowMax : 0f;
+                // The stored form of Q4_K and Q5_K takes a high nibble as (u − 8)·d + (8d + m), where the sum 8d + m
+                // rounds once more.
+                float storedTolerance = type == GGMLType.Q4_K || type == GGMLType.Q5_K ? 0x1p-22f * rowMax : 0f;
                 assertEquals(got[order[c]], stored[c], storedTolerance, "row " + r + " stored position " + c);
             }
         }

@@ -6,7 +6,10 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The vector rounding of activation blocks against its scalar reference, halves and signs included. */
+/**
+ * The vector rounding of activation blocks against its scalar reference, halves and signs included, and the per-block
+ * sums the packed kernels start from.
+ */
 class Q8ActivationsTest {
     @Test
     void roundBlockMatchesRound() {
@@ -23,6 +26,33 @@ class Q8ActivationsTest {
                 Q8Activations.roundBlock(x, offset, id, q);
                 for (int j = 0; j < Q8Activations.QK; j++) {
                     assertEquals(Q8Activations.round(x[offset + j] * id), q[j], "x = " + x[offset + j] + ", id = " + id);
+                }
+            }
+        }
+    }
+
+    /** Q5_K's centring of each half of its steps: −16 Σ q_j − 8 Σ q_{j+16} over j in [8h, 8h + 8). */
+    @Test
+    void q5OffsetsCentreEachHalfOfTheSteps() {
+        int cols = PackedTensor.LANES * Q8Activations.QK + 64; // a whole group and two tail blocks
+        int n = 2;
+        Random rnd = new Random(4);
+        float[] x = new float[n * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        Q8Activations q = new Q8Activations();
+        q.quantize(x, n, cols);
+        int blocks = cols / Q8Activations.QK;
+        for (int t = 0; t < n; t++) {
+            for (int b = 0; b < blocks; b++) {
+                for (int h = 0; h < 2; h++) {
+                    int expected = 0;
+                    for (int j = 8 * h; j < 8 * h + 8; j++) {
+                        int c = b * Q8Activations.QK + j;
+                        expected -= 16 * q.value(t, c) + 8 * q.value(t, c + 16);
+                    }
+                    assertEquals(expected, q.q5Offsets[(2 * t + h) * blocks + b], "vector " + t + " block " + b);
                 }
             }
         }

@@ -28,6 +28,10 @@ public final class TestTensors {
                 Q4_KPackedTensor.pack(q, dst, 0, rows);
                 yield Q4_KPackedTensor.of(dst, rows, cols);
             }
+            case Q5_KTensor q -> {
+                Q5_KPackedTensor.pack(q, dst, 0, rows);
+                yield Q5_KPackedTensor.of(dst, rows, cols);
+            }
             case Q6_KTensor q -> {
                 Q6_KPackedTensor.pack(q, dst, 0, rows);
                 yield Q6_KPackedTensor.of(dst, rows, cols);
@@ -43,6 +47,7 @@ public final class TestTensors {
         long values = (long) source.rows() * source.cols();
         long bytes = switch (source.type()) {
             case Q4_K -> Q4_KPackedTensor.byteSize(source.rows(), source.cols());
+            case Q5_K -> Q5_KPackedTensor.byteSize(source.rows(), source.cols());
             case Q6_K -> Q6_KPackedTensor.byteSize(source.rows(), source.cols());
             default -> source.type().byteSize(values);
         };

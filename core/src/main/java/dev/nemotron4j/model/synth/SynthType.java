@@ -7,9 +7,10 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * The weight type of a synthetic file, with llama.cpp's {@code general.file_type} (llama_ftype) for it. Q4_K is
- * labelled Q4_K_S (14): every matrix is Q4_K. Q4_K_M (15) raises matrices to Q6_K as llama-quantize does for it: the
- * output matrix, and attn_v and ffn_down in the layers it gives more bits.
+ * The weight type of a synthetic file, with llama.cpp's {@code general.file_type} (llama_ftype) for it. Q4_K and
+ * Q5_K are labelled Q4_K_S (14) and Q5_K_S (16): every matrix is of that type. Q4_K_M (15) and Q5_K_M (17) raise
+ * matrices to Q6_K as llama-quantize does for them: the output matrix, and attn_v and ffn_down in the layers it gives
+ * more bits.
  */
 public enum SynthType {
     F32(GGMLType.F32, 0),
@@ -18,7 +19,9 @@ public enum SynthType {
     Q8_0(GGMLType.Q8_0, 7),
     Q4_0(GGMLType.Q4_0, 2),
     Q4_K(GGMLType.Q4_K, 14),
-    Q4_K_M(GGMLType.Q4_K, 15);
+    Q4_K_M(GGMLType.Q4_K, 15),
+    Q5_K(GGMLType.Q5_K, 16),
+    Q5_K_M(GGMLType.Q5_K, 17);
 
     public final GGMLType ggml;
     public final int fileType;
@@ -49,14 +52,15 @@ public enum SynthType {
      * type: Q4_0 here (llama-quantize picks Q5_0, which this engine cannot quantize to).
      */
     GGMLType matrixType(String name, int layer, int layers, long rowLength) {
-        GGMLType type = this == Q4_K_M && raisedToQ6_K(name, layer, layers) ? GGMLType.Q6_K : ggml;
+        GGMLType type = (this == Q4_K_M || this == Q5_K_M) && raisedToQ6_K(name, layer, layers) ? GGMLType.Q6_K
+                : ggml;
         if (rowLength % type.blockSize == 0) {
             return type;
         }
         return rowLength % GGMLType.Q4_0.blockSize == 0 ? GGMLType.Q4_0 : GGMLType.F16;
     }
 
-    /** llama-quantize's Q4_K_M choice: use_more_bits picks the first and last eighth of layers and every third. */
+    /** llama-quantize's Q4_K_M and Q5_K_M choice: use_more_bits picks the first and last eighth of layers and every third. */
     private static boolean raisedToQ6_K(String name, int layer, int layers) {
         if (name.equals("output.weight")) {
             return true;

@@ -8,6 +8,7 @@ import dev.nemotron4j.tensor.F16Tensor;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.Q4_0Tensor;
 import dev.nemotron4j.tensor.Q4_KTensor;
+import dev.nemotron4j.tensor.Q5_KTensor;
 import dev.nemotron4j.tensor.Q6_KTensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
 
@@ -254,6 +255,7 @@ public final class SyntheticModel {
             case Q8_0 -> Q8_0Tensor.quantize(row, 0, row.length, dst, offset);
             case Q4_0 -> Q4_0Tensor.quantize(row, 0, row.length, dst, offset);
             case Q4_K -> Q4_KTensor.quantize(row, 0, row.length, dst, offset);
+            case Q5_K -> Q5_KTensor.quantize(row, 0, row.length, dst, offset);
             case Q6_K -> Q6_KTensor.quantize(row, 0, row.length, dst, offset);
             default -> throw new IllegalStateException("no quantizer for " + type);
         }
