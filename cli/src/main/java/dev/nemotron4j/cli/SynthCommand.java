@@ -20,7 +20,7 @@ final class SynthCommand implements Callable<Integer> {
             description = "nemotron-mini-4b, minitron-8b, tiny-nemotron or tiny-llama")
     String arch;
 
-    @Option(names = "--type", required = true, description = "f32, f16, bf16, q8_0, q4_0 or q4_k")
+    @Option(names = "--type", required = true, description = "f32, f16, bf16, q8_0, q4_0, q4_k, q4_k_m, q5_k or q5_k_m")
     String type;
 
     @Option(names = "--out", required = true, description = "GGUF file to write")
