@@ -352,12 +352,13 @@ public abstract sealed class PackedTensor extends WeightTensor
      * 0 … LANES/2−1, then LANES/2 … LANES−1.
      */
     final FloatVector halvesLow(long pairs) {
-        return Simd.highHalfToFloat(IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN)
-                .lanewise(VectorOperators.LSHL, 16));
+        return IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.LSHL, 16)
+                .lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats().mul(Simd.HALF_REBIAS);
     }
 
     final FloatVector halvesHigh(long pairs) {
-        return Simd.highHalfToFloat(IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN));
+        return IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.ASHR, 3)
+                .and(Simd.HALF_MASK).reinterpretAsFloats().mul(Simd.HALF_REBIAS);
     }
 
     /** Half of block {@code k} in the pairs at byte {@code pairs}, for the scalar paths. */

@@ -120,8 +120,13 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
                 sum3 = sum3.add(low.mul(activations(values, lo + 3 * cols)))
                         .add(high.mul(activations(values, hi + 3 * cols)));
             }
-            FloatVector d0 = halvesLow(group);
-            FloatVector d1 = halvesHigh(group);
+            // halvesLow and halvesHigh written out: C2 inlines no more of this method's own calls (its node budget),
+            // and boxed the vectors they returned.
+            IntVector pairs = IntVector.fromMemorySegment(I, data, group, ByteOrder.LITTLE_ENDIAN);
+            FloatVector d0 = pairs.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3)
+                    .and(Simd.HALF_MASK).reinterpretAsFloats().mul(Simd.HALF_REBIAS);
+            FloatVector d1 = pairs.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats()
+                    .mul(Simd.HALF_REBIAS);
             a0 = ((FloatVector) sum0.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
                     .fma(d0.mul(FloatVector.fromArray(F, x.scales, s0)), a0);
             a0 = ((FloatVector) sum0.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))

@@ -11,6 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 import static dev.nemotron4j.tensor.Simd.B_HALF;
 import static dev.nemotron4j.tensor.Simd.F;
@@ -122,6 +123,7 @@ public final class Q5_KPackedTensor extends KPackedTensor {
      */
     @Override
     float groupsDot(int row, Q8Activations x, int t, int[] sums) {
+        Arrays.fill(sums, 0, scratchInts(), 0);
         for (int g = 0; g < groups(cols); g++) {
             long group = group(row, g);
             halfSums(group, x, t, g, 0, sums);
@@ -131,8 +133,9 @@ public final class Q5_KPackedTensor extends KPackedTensor {
     }
 
     /**
-     * Sets (half 0) or adds to (half 1) sums[g·LANES …] Σ (q − 16)·x over steps [8·half, 8·half + 8) of group g: its
-     * nibbles get 16h from the high-bit shorts shifted by the step, and the sum starts at the activations' centring.
+     * Adds to sums[g·LANES …] Σ (q − 16)·x over steps [8·half, 8·half + 8) of group g: its nibbles get 16h from the
+     * high-bit shorts shifted by the step, and the sum starts at the activations' centring. Always an add (the sums
+     * start at zero): a vector chosen by a branch was boxed.
      */
     private void halfSums(long group, Q8Activations x, int t, int g, int half, int[] sums) {
         int blocks = cols / QK;
@@ -157,14 +160,10 @@ public final class Q5_KPackedTensor extends KPackedTensor {
                             .add(highBits.lanewise(VectorOperators.LSHR, i).and((short) 16))
                             .mul(activations(x.values, xg + (j + STEPS) * LANES)));
         }
-        IntVector sum0 = (IntVector) sum.convertShape(VectorOperators.S2I, I, 0);
-        IntVector sum1 = (IntVector) sum.convertShape(VectorOperators.S2I, I, 1);
-        if (half == 1) {
-            sum0 = sum0.add(IntVector.fromArray(I, sums, g * LANES));
-            sum1 = sum1.add(IntVector.fromArray(I, sums, g * LANES + L));
-        }
-        sum0.intoArray(sums, g * LANES);
-        sum1.intoArray(sums, g * LANES + L);
+        ((IntVector) sum.convertShape(VectorOperators.S2I, I, 0)).add(IntVector.fromArray(I, sums, g * LANES))
+                .intoArray(sums, g * LANES);
+        ((IntVector) sum.convertShape(VectorOperators.S2I, I, 1)).add(IntVector.fromArray(I, sums, g * LANES + L))
+                .intoArray(sums, g * LANES + L);
     }
 
     /** Σ over the groups of e·(d·scale·Σ (q − 16)·x + (16·d·scale − dmin·min)·Σ x), e the activations' scale. */

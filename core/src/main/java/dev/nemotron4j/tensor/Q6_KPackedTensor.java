@@ -237,8 +237,15 @@ public final class Q6_KPackedTensor extends PackedTensor {
                         .convert(VectorOperators.I2F, 0);
                 FloatVector sumB = (FloatVector) IntVector.fromArray(I, sums, (2 * g + 1) * LANES + p)
                         .convert(VectorOperators.I2F, 0);
-                FloatVector scaleA = p == 0 ? halvesLow(group) : halvesHigh(group);
-                FloatVector scaleB = p == 0 ? halvesLow(group + 2L * LANES) : halvesHigh(group + 2L * LANES);
+                // The low halves of the pairs for p = 0, the high ones for p = L, picked by the shift: a choice
+                // between two vectors made them objects.
+                int shift = p == 0 ? 16 : 0;
+                FloatVector scaleA = IntVector.fromMemorySegment(I, data, group, ByteOrder.LITTLE_ENDIAN)
+                        .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
+                        .reinterpretAsFloats().mul(Simd.HALF_REBIAS);
+                FloatVector scaleB = IntVector.fromMemorySegment(I, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN)
+                        .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
+                        .reinterpretAsFloats().mul(Simd.HALF_REBIAS);
                 acc = sumA.mul(e).sub(low.mul(32f)).fma(scaleA, acc);
                 acc = sumB.mul(e).sub(high.mul(32f)).fma(scaleB, acc);
             }

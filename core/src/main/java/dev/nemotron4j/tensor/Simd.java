@@ -75,8 +75,11 @@ final class Simd {
      * NaNs come out finite, which is why only the weight kernels use this: weights of a working model are finite.
      */
     static FloatVector highHalfUnscaled(IntVector high) {
-        return high.lanewise(VectorOperators.ASHR, 3).and(0x8FFFE000).reinterpretAsFloats();
+        return high.lanewise(VectorOperators.ASHR, 3).and(HALF_MASK).reinterpretAsFloats();
     }
+
+    /** Sign, exponent and mantissa bits of a half shifted as {@link #highHalfUnscaled} shifts it. */
+    static final int HALF_MASK = 0x8FFFE000;
 
     /** 2¹¹², what {@link #highHalfUnscaled} leaves out. */
     static final float HALF_REBIAS = 0x1p112f;
