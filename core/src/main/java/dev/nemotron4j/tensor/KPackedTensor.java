@@ -51,11 +51,50 @@ abstract sealed class KPackedTensor extends PackedTensor permits Q4_KPackedTenso
         return (long) packed * blockBytes + (long) (cols / QK - packed) / SUB * sourceBytes;
     }
 
+    /** What a format adds to a packed super-block beyond its header. */
+    interface SuperBlockBody {
+        /**
+         * Packs super-block {@code sb} of a row, at {@code source[block…]}: its blocks' step bytes (value j and
+         * j + 16 of a block in byte j) into {@code steps}, blocks of {@code blockBytes} with those bytes after the
+         * header (what {@link #transposeSteps} reads), and anything else of its own into {@code out}, the packed row.
+         */
+        void pack(MemorySegment source, int block, int sb, byte[] steps, byte[] out);
+    }
+
+    /**
+     * Packs rows [from, to) of {@code source} (super-blocks of {@code sourceBytes}) into {@code dst}: per packed
+     * super-block its header and what {@code body} adds, then the steps transposed into their groups, then the tail
+     * super-blocks as they are.
+     */
+    static void pack(WeightTensor source, MemorySegment dst, int from, int to, int blockBytes, int headerBytes,
+                     int sourceBytes, SuperBlockBody body) {
+        int cols = source.cols();
+        int superBlocks = cols / (QK * SUB);
+        int groups = groups(cols);
+        int packedSuperBlocks = groups * LANES / SUB;
+        byte[] row = new byte[superBlocks * sourceBytes];
+        MemorySegment heap = MemorySegment.ofArray(row);
+        byte[] steps = new byte[groups * LANES * blockBytes];
+        byte[] out = new byte[(int) rowBytes(cols, blockBytes, sourceBytes)];
+        long[] eight = new long[8];
+        for (int r = from; r < to; r++) {
+            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) r * row.length, row, 0, row.length);
+            for (int sb = 0; sb < packedSuperBlocks; sb++) {
+                packHeader(heap, sb * sourceBytes, sb, blockBytes, out);
+                body.pack(heap, sb * sourceBytes, sb, steps, out);
+            }
+            transposeSteps(steps, groups, blockBytes, blockBytes - headerBytes, 0x80, out, eight);
+            System.arraycopy(row, packedSuperBlocks * sourceBytes, out, groups * LANES * blockBytes,
+                    (superBlocks - packedSuperBlocks) * sourceBytes);
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * out.length, out.length);
+        }
+    }
+
     /**
      * Writes the header numbers of the source super-block at {@code source[block…]}, super-block {@code sb} of its
      * row, into {@code out}, a packed row of blocks of {@code blockBytes}.
      */
-    static void packHeader(MemorySegment source, int block, int sb, int blockBytes, byte[] out) {
+    private static void packHeader(MemorySegment source, int block, int sb, int blockBytes, byte[] out) {
         int first = sb * SUB;
         int group = first / LANES * LANES * blockBytes;
         int k = first % LANES;

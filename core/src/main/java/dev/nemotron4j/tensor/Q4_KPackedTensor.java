@@ -50,29 +50,11 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
 
     /** Converts rows [from, to) of {@code source} into {@code dst}. */
     public static void pack(Q4_KTensor source, MemorySegment dst, int from, int to) {
-        int cols = source.cols();
-        int superBlocks = cols / (QK * SUB);
-        int groups = groups(cols);
-        int packedSuperBlocks = groups * LANES / SUB;
-        byte[] q4k = new byte[superBlocks * SOURCE_BYTES];
-        MemorySegment heap = MemorySegment.ofArray(q4k);
-        byte[] blocksWithNibbles = new byte[groups * LANES * BLOCK_BYTES]; // what transposeSteps reads: no headers
-        byte[] out = new byte[(int) rowBytes(cols, BLOCK_BYTES, SOURCE_BYTES)];
-        long[] eight = new long[8];
-        for (int r = from; r < to; r++) {
-            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) r * q4k.length, q4k, 0, q4k.length);
-            for (int sb = 0; sb < packedSuperBlocks; sb++) {
-                int block = sb * SOURCE_BYTES;
-                packHeader(heap, block, sb, BLOCK_BYTES, out);
-                for (int s = 0; s < SUB; s++) {
-                    mergeNibbles(heap, block, s, blocksWithNibbles, (sb * SUB + s) * BLOCK_BYTES + HEADER_BYTES);
-                }
+        pack(source, dst, from, to, BLOCK_BYTES, HEADER_BYTES, SOURCE_BYTES, (q4k, block, sb, steps, out) -> {
+            for (int s = 0; s < SUB; s++) {
+                mergeNibbles(q4k, block, s, steps, (sb * SUB + s) * BLOCK_BYTES + HEADER_BYTES);
             }
-            transposeSteps(blocksWithNibbles, groups, BLOCK_BYTES, STEPS, 0x80, out, eight);
-            System.arraycopy(q4k, packedSuperBlocks * SOURCE_BYTES, out, groups * LANES * BLOCK_BYTES,
-                    (superBlocks - packedSuperBlocks) * SOURCE_BYTES);
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * out.length, out.length);
-        }
+        });
     }
 
     /**

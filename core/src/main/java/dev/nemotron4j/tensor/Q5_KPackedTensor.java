@@ -62,52 +62,33 @@ public final class Q5_KPackedTensor extends KPackedTensor {
 
     /** Converts rows [from, to) of {@code source} into {@code dst}. */
     public static void pack(Q5_KTensor source, MemorySegment dst, int from, int to) {
-        int cols = source.cols();
-        int superBlocks = cols / (QK * SUB);
-        int groups = groups(cols);
-        int packedSuperBlocks = groups * LANES / SUB;
-        byte[] q5k = new byte[superBlocks * SOURCE_BYTES];
-        MemorySegment heap = MemorySegment.ofArray(q5k);
-        byte[] blocksWithNibbles = new byte[groups * LANES * BLOCK_BYTES]; // what transposeSteps reads: no headers
-        byte[] out = new byte[(int) rowBytes(cols, BLOCK_BYTES, SOURCE_BYTES)];
-        long[] eight = new long[8];
-        for (int r = from; r < to; r++) {
-            MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) r * q5k.length, q5k, 0, q5k.length);
-            for (int sb = 0; sb < packedSuperBlocks; sb++) {
-                int block = sb * SOURCE_BYTES;
-                packHeader(heap, block, sb, BLOCK_BYTES, out);
-                int first = sb * SUB;
-                int group = first / LANES * LANES * BLOCK_BYTES;
-                int k = first % LANES;
-                for (int s = 0; s < SUB; s++) {
-                    int low = 0;
-                    int high = 0;
-                    int o = (first + s) * BLOCK_BYTES + HEADER_BYTES;
-                    for (int j = 0; j < STEPS; j++) {
-                        blocksWithNibbles[o + j] = (byte) (nibble(q5k, block, s, j)
-                                | nibble(q5k, block, s, j + STEPS) << 4);
-                        low |= highBit(q5k, block, s, j) << j;
-                        high |= highBit(q5k, block, s, j + STEPS) << j;
-                    }
-                    BYTES_AS_SHORTS.set(out, group + 3 * LANES + 2 * (k + s), (short) low);
-                    BYTES_AS_SHORTS.set(out, group + 5 * LANES + 2 * (k + s), (short) high);
+        pack(source, dst, from, to, BLOCK_BYTES, HEADER_BYTES, SOURCE_BYTES, (q5k, block, sb, steps, out) -> {
+            int first = sb * SUB;
+            int group = first / LANES * LANES * BLOCK_BYTES;
+            for (int s = 0; s < SUB; s++) {
+                int low = 0;
+                int high = 0;
+                int o = (first + s) * BLOCK_BYTES + HEADER_BYTES;
+                for (int j = 0; j < STEPS; j++) {
+                    steps[o + j] = (byte) (nibble(q5k, block, s, j) | nibble(q5k, block, s, j + STEPS) << 4);
+                    low |= highBit(q5k, block, s, j) << j;
+                    high |= highBit(q5k, block, s, j + STEPS) << j;
                 }
+                int k = first % LANES + s;
+                BYTES_AS_SHORTS.set(out, group + 3 * LANES + 2 * k, (short) low);
+                BYTES_AS_SHORTS.set(out, group + 5 * LANES + 2 * k, (short) high);
             }
-            transposeSteps(blocksWithNibbles, groups, BLOCK_BYTES, STEPS, 0x80, out, eight);
-            System.arraycopy(q5k, packedSuperBlocks * SOURCE_BYTES, out, groups * LANES * BLOCK_BYTES,
-                    (superBlocks - packedSuperBlocks) * SOURCE_BYTES);
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * out.length, out.length);
-        }
+        });
     }
 
     /** u of value l of sub-block s of the Q5_K super-block at {@code block} (see {@link Q5_KTensor}). */
-    private static int nibble(byte[] q5k, int block, int s, int l) {
-        return q5k[block + 48 + 32 * (s / 2) + l] >> 4 * (s % 2) & 0x0f;
+    private static int nibble(MemorySegment q5k, int block, int s, int l) {
+        return q5k.get(ValueLayout.JAVA_BYTE, block + 48 + 32 * (s / 2) + l) >> 4 * (s % 2) & 0x0f;
     }
 
     /** h of value l of sub-block s. */
-    private static int highBit(byte[] q5k, int block, int s, int l) {
-        return q5k[block + 16 + l] >> s & 1;
+    private static int highBit(MemorySegment q5k, int block, int s, int l) {
+        return q5k.get(ValueLayout.JAVA_BYTE, block + 16 + l) >> s & 1;
     }
 
     /** The 32-bit sums of a row's blocks, [group][lane], written by {@link #halfSums}. */
