@@ -63,11 +63,12 @@ abstract sealed class KPackedTensor extends PackedTensor permits Q4_KPackedTenso
 
     /**
      * Packs rows [from, to) of {@code source} (super-blocks of {@code sourceBytes}) into {@code dst}: per packed
-     * super-block its header and what {@code body} adds, then the steps transposed into their groups, then the tail
-     * super-blocks as they are.
+     * super-block its header and what {@code body} adds, then the {@code stepBytes} step bytes of each block
+     * transposed into their groups (none for a body that writes its values itself), then the tail super-blocks as
+     * they are.
      */
     static void pack(WeightTensor source, MemorySegment dst, int from, int to, int blockBytes, int headerBytes,
-                     int sourceBytes, SuperBlockBody body) {
+                     int stepBytes, int sourceBytes, SuperBlockBody body) {
         int cols = source.cols();
         int superBlocks = cols / (QK * SUB);
         int groups = groups(cols);
@@ -83,7 +84,7 @@ abstract sealed class KPackedTensor extends PackedTensor permits Q4_KPackedTenso
                 packHeader(heap, sb * sourceBytes, sb, blockBytes, out);
                 body.pack(heap, sb * sourceBytes, sb, steps, out);
             }
-            transposeSteps(steps, groups, blockBytes, blockBytes - headerBytes, 0x80, out, eight);
+            transposeSteps(steps, groups, blockBytes, stepBytes, 0x80, out, eight);
             System.arraycopy(row, packedSuperBlocks * sourceBytes, out, groups * LANES * blockBytes,
                     (superBlocks - packedSuperBlocks) * sourceBytes);
             MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r * out.length, out.length);

@@ -50,7 +50,7 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
 
     /** Converts rows [from, to) of {@code source} into {@code dst}. */
     public static void pack(Q4_KTensor source, MemorySegment dst, int from, int to) {
-        pack(source, dst, from, to, BLOCK_BYTES, HEADER_BYTES, SOURCE_BYTES, (q4k, block, sb, steps, out) -> {
+        pack(source, dst, from, to, BLOCK_BYTES, HEADER_BYTES, STEPS, SOURCE_BYTES, (q4k, block, sb, steps, out) -> {
             for (int s = 0; s < SUB; s++) {
                 mergeNibbles(q4k, block, s, steps, (sb * SUB + s) * BLOCK_BYTES + HEADER_BYTES);
             }

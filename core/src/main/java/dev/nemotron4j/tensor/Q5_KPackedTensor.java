@@ -20,25 +20,25 @@ import static dev.nemotron4j.tensor.Simd.L;
 import static dev.nemotron4j.tensor.Simd.S_FULL;
 
 /**
- * {@link Q5_KTensor Q5_K} {@link PackedTensor packed} for decode, 23 bytes per 32 values against Q5_K's 22: the
- * {@link Q4_KPackedTensor} layout with the fifth bit of each value added. A value of a block is d·scale·q − dmin·min
- * with q = u + 16h, u a nibble and h its high bit. A group of LANES blocks is 23·LANES bytes:
- * <pre>
- *   the {@link KPackedTensor header}: d, −dmin, scales, mins     3·LANES bytes
- *   per block a short whose bit j is h of value j              2·LANES bytes
- *   per block a short whose bit j is h of value j + 16         2·LANES bytes
- *   16 steps as {@link Q4_0PackedTensor Q4_0} has them          16·LANES bytes
- * </pre>
- * Decode adds 16h to the nibbles of a step before the 16-bit products. Values up to 31 no longer keep a block's sum
- * within 16 bits, so the sums are centred (q − 16, from {@link Q8Activations#q5Offsets}) and widened to ints after
- * each half of the steps, 16 values of at most 16·127. Tail super-blocks take Q5_K's 176 bytes.
+ * {@link Q5_KTensor Q5_K} {@link PackedTensor packed} for decode, 25 bytes per 32 values against Q5_K's 22. A value
+ * of a block is d·scale·q − dmin·min with q in [0, 31]. A group of LANES blocks is the {@link KPackedTensor header}
+ * (3 bytes per block), then 11 steps of LANES shorts: step m holds q of values 3m, 3m + 1 and 3m + 2 of each block
+ * in bits 0–4, 5–9 and 10–14 (step 10 only values 30 and 31), so that each value comes out of a short load in one or
+ * two ops, with no widening: three values in five ops, where nibbles and a bit plane took six ops per value pair
+ * more than Q4_K's two. Tail super-blocks take Q5_K's 176 bytes.
+ *
+ * <p>Decode multiplies q by the 8-bit activations in 16-bit lanes. Thirty-two products of up to 31·127 do not fit
+ * 16 bits, so the sums are centred (q − 16, starting from {@link Q8Activations#q5Offsets}) and widened to ints after
+ * values 0–14, 15–29 and 30–31, at most 15 values of at most 16·127 each.
  */
 public final class Q5_KPackedTensor extends KPackedTensor {
-    private static final int BLOCK_BYTES = 23;
-    private static final int HEADER_BYTES = 7;
-    private static final int STEPS = QK / 2;
+    private static final int BLOCK_BYTES = 25;
+    private static final int HEADER_BYTES = 3;
     private static final int SOURCE_BYTES = 176;
-    /** L shorts: the high-bit shorts of the blocks whose values fill one float vector. */
+    /** Values per short of a step, and steps per block. */
+    private static final int PER_STEP = 3;
+    private static final int STEPS = 11;
+    /** L shorts: the step shorts of the blocks whose values fill one float vector. */
     private static final VectorSpecies<Short> S_L = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
 
     private Q5_KPackedTensor(MemorySegment data, int rows, int cols) {
@@ -62,43 +62,36 @@ public final class Q5_KPackedTensor extends KPackedTensor {
 
     /** Converts rows [from, to) of {@code source} into {@code dst}. */
     public static void pack(Q5_KTensor source, MemorySegment dst, int from, int to) {
-        pack(source, dst, from, to, BLOCK_BYTES, HEADER_BYTES, SOURCE_BYTES, (q5k, block, sb, steps, out) -> {
+        pack(source, dst, from, to, BLOCK_BYTES, HEADER_BYTES, 0, SOURCE_BYTES, (q5k, block, sb, steps, out) -> {
             int first = sb * SUB;
             int group = first / LANES * LANES * BLOCK_BYTES;
             for (int s = 0; s < SUB; s++) {
-                int low = 0;
-                int high = 0;
-                int o = (first + s) * BLOCK_BYTES + HEADER_BYTES;
-                for (int j = 0; j < STEPS; j++) {
-                    steps[o + j] = (byte) (nibble(q5k, block, s, j) | nibble(q5k, block, s, j + STEPS) << 4);
-                    low |= highBit(q5k, block, s, j) << j;
-                    high |= highBit(q5k, block, s, j + STEPS) << j;
-                }
                 int k = first % LANES + s;
-                BYTES_AS_SHORTS.set(out, group + 3 * LANES + 2 * k, (short) low);
-                BYTES_AS_SHORTS.set(out, group + 5 * LANES + 2 * k, (short) high);
+                for (int m = 0; m < STEPS; m++) {
+                    int word = 0;
+                    for (int f = 0; f < PER_STEP && PER_STEP * m + f < QK; f++) {
+                        word |= value(q5k, block, s, PER_STEP * m + f) << 5 * f;
+                    }
+                    BYTES_AS_SHORTS.set(out, group + HEADER_BYTES * LANES + 2 * (m * LANES + k), (short) word);
+                }
             }
         });
     }
 
-    /** u of value l of sub-block s of the Q5_K super-block at {@code block} (see {@link Q5_KTensor}). */
-    private static int nibble(MemorySegment q5k, int block, int s, int l) {
-        return q5k.get(ValueLayout.JAVA_BYTE, block + 48 + 32 * (s / 2) + l) >> 4 * (s % 2) & 0x0f;
+    /** q of value l of sub-block s of the Q5_K super-block at {@code block} (see {@link Q5_KTensor}). */
+    private static int value(MemorySegment q5k, int block, int s, int l) {
+        int nibble = q5k.get(ValueLayout.JAVA_BYTE, block + 48 + 32 * (s / 2) + l) >> 4 * (s % 2) & 0x0f;
+        return nibble | (q5k.get(ValueLayout.JAVA_BYTE, block + 16 + l) >> s & 1) << 4;
     }
 
-    /** h of value l of sub-block s. */
-    private static int highBit(MemorySegment q5k, int block, int s, int l) {
-        return q5k.get(ValueLayout.JAVA_BYTE, block + 16 + l) >> s & 1;
-    }
-
-    /** The 32-bit sums of a row's blocks, [group][lane], written by {@link #halfSums}. */
+    /** The 32-bit sums of a row's blocks, [group][lane], added up by {@link #windowSums} and {@link #lastStepSums}. */
     @Override
     int scratchInts() {
         return groups(cols) * LANES;
     }
 
     /**
-     * The integer sums of each half of a group's steps take a method of their own and their float finish another,
+     * The integer sums of each window of a group's values take a method of their own and their float finish another,
      * each compiled with every Vector API call in it inlined (in one method they were not, and the vectors were
      * boxed), and no vector crosses a call.
      */
@@ -107,40 +100,57 @@ public final class Q5_KPackedTensor extends KPackedTensor {
         Arrays.fill(sums, 0, scratchInts(), 0);
         for (int g = 0; g < groups(cols); g++) {
             long group = group(row, g);
-            halfSums(group, x, t, g, 0, sums);
-            halfSums(group, x, t, g, 1, sums);
+            windowSums(group, x, t, g, 0, sums);
+            windowSums(group, x, t, g, 1, sums);
+            lastStepSums(group, x, t, g, sums);
         }
         return finish(row, x, t, sums);
     }
 
     /**
-     * Adds to sums[g·LANES …] Σ (q − 16)·x over steps [8·half, 8·half + 8) of group g: its nibbles get 16h from the
-     * high-bit shorts shifted by the step, and the sum starts at the activations' centring. Always an add (the sums
-     * start at zero): a vector chosen by a branch was boxed.
+     * Adds Σ (q − 16)·x over values [15w, 15w + 15) (steps 5w … 5w + 4) of each block of group g to sums[g·LANES …],
+     * the sum starting at the activations' centring.
      */
-    private void halfSums(long group, Q8Activations x, int t, int g, int half, int[] sums) {
+    private void windowSums(long group, Q8Activations x, int t, int g, int w, int[] sums) {
         int blocks = cols / QK;
         int xg = t * cols + g * QK * LANES;
-        int first = half * STEPS / 2;
-        // The high bits of this half's steps moved to bits 4…11, so that step first + i finds 16h at bit 4 after a
-        // shift by i.
-        ShortVector lowBits = ShortVector.fromMemorySegment(S_FULL, data, group + 3L * LANES, ByteOrder.LITTLE_ENDIAN)
-                .lanewise(VectorOperators.LSHR, first / 2).lanewise(VectorOperators.LSHL, 4 - first / 2);
-        ShortVector highBits = ShortVector.fromMemorySegment(S_FULL, data, group + 5L * LANES,
-                ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.LSHR, first / 2).lanewise(VectorOperators.LSHL,
-                4 - first / 2);
-        ShortVector sum = ShortVector.fromArray(S_FULL, x.q5Offsets, (2 * t + half) * blocks + g * LANES);
-        for (int i = 0; i < STEPS / 2; i++) {
-            int j = first + i;
-            ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
-                            group + (long) HEADER_BYTES * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
+        byte[] values = x.values;
+        ShortVector sum = ShortVector.fromArray(S_FULL, x.q5Offsets, (3 * t + w) * blocks + g * LANES);
+        for (int m = 5 * w; m < 5 * w + 5; m++) {
+            ShortVector step = ShortVector.fromMemorySegment(S_FULL, data, group + (HEADER_BYTES + 2L * m) * LANES,
+                    ByteOrder.LITTLE_ENDIAN);
+            int j = PER_STEP * m;
+            // The activations widened here rather than through PackedTensor.activations, which C2 did not inline in
+            // this loop (its node budget) and whose vectors it then boxed.
+            ShortVector x0 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + j * LANES)
                     .convertShape(VectorOperators.B2S, S_FULL, 0);
-            sum = sum.add(q.and((short) 0x0f).add(lowBits.lanewise(VectorOperators.LSHR, i).and((short) 16))
-                            .mul(activations(x.values, xg + j * LANES)))
-                    .add(q.lanewise(VectorOperators.ASHR, 4)
-                            .add(highBits.lanewise(VectorOperators.LSHR, i).and((short) 16))
-                            .mul(activations(x.values, xg + (j + STEPS) * LANES)));
+            ShortVector x1 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + (j + 1) * LANES)
+                    .convertShape(VectorOperators.B2S, S_FULL, 0);
+            ShortVector x2 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + (j + 2) * LANES)
+                    .convertShape(VectorOperators.B2S, S_FULL, 0);
+            sum = sum.add(step.and((short) 31).mul(x0))
+                    .add(step.lanewise(VectorOperators.LSHR, 5).and((short) 31).mul(x1))
+                    .add(step.lanewise(VectorOperators.LSHR, 10).mul(x2));
         }
+        ((IntVector) sum.convertShape(VectorOperators.S2I, I, 0)).add(IntVector.fromArray(I, sums, g * LANES))
+                .intoArray(sums, g * LANES);
+        ((IntVector) sum.convertShape(VectorOperators.S2I, I, 1)).add(IntVector.fromArray(I, sums, g * LANES + L))
+                .intoArray(sums, g * LANES + L);
+    }
+
+    /** Adds Σ (q − 16)·x over values 30 and 31 (the last step) of each block of group g to sums[g·LANES …]. */
+    private void lastStepSums(long group, Q8Activations x, int t, int g, int[] sums) {
+        int blocks = cols / QK;
+        int xg = t * cols + g * QK * LANES;
+        byte[] values = x.values;
+        ShortVector step = ShortVector.fromMemorySegment(S_FULL, data,
+                group + (HEADER_BYTES + 2L * (STEPS - 1)) * LANES, ByteOrder.LITTLE_ENDIAN);
+        ShortVector x30 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + 30 * LANES)
+                .convertShape(VectorOperators.B2S, S_FULL, 0);
+        ShortVector x31 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + 31 * LANES)
+                .convertShape(VectorOperators.B2S, S_FULL, 0);
+        ShortVector sum = ShortVector.fromArray(S_FULL, x.q5Offsets, (3 * t + 2) * blocks + g * LANES)
+                .add(step.and((short) 31).mul(x30)).add(step.lanewise(VectorOperators.LSHR, 5).mul(x31));
         ((IntVector) sum.convertShape(VectorOperators.S2I, I, 0)).add(IntVector.fromArray(I, sums, g * LANES))
                 .intoArray(sums, g * LANES);
         ((IntVector) sum.convertShape(VectorOperators.S2I, I, 1)).add(IntVector.fromArray(I, sums, g * LANES + L))
@@ -205,7 +215,7 @@ public final class Q5_KPackedTensor extends KPackedTensor {
         return x.scale(t, b) * (scale(row, b) * weighted + minimum(row, b) * plain);
     }
 
-    /** q = u + 16h (0–31) of value j of block b of a row, for the scalar paths. */
+    /** q (0–31) of value j of block b of a row, for the scalar paths. */
     private int quant(int row, int b, int j) {
         if (inTail(b)) {
             long block = tailSuperBlock(row, b);
@@ -213,23 +223,16 @@ public final class Q5_KPackedTensor extends KPackedTensor {
             int u = data.get(ValueLayout.JAVA_BYTE, block + 48 + 32 * (s / 2) + j) >> 4 * (s % 2) & 0x0f;
             return u | (data.get(ValueLayout.JAVA_BYTE, block + 16 + j) >> s & 1) << 4;
         }
-        int nibbles = sourceByte(row, b, j % STEPS);
-        int u = j < STEPS ? nibbles & 0x0f : nibbles >>> 4;
-        long bits = group(row, b / LANES) + (j < STEPS ? 3L : 5L) * LANES + 2L * (b % LANES);
-        return u | (data.get(Simd.LE_SHORT, bits) >> j % STEPS & 1) << 4;
+        long step = group(row, b / LANES) + (HEADER_BYTES + 2L * (j / PER_STEP)) * LANES + 2L * (b % LANES);
+        return data.get(Simd.LE_SHORT, step) >> 5 * (j % PER_STEP) & 31;
     }
 
-    /**
-     * Low nibbles give u and high ones u − 8 (see {@link Q4_0PackedTensor}), so those take 8·d·scale more as their
-     * offset; then 16h·d·scale is added. Two methods per half of a group's lanes, for the reason {@link #groupsDot}
-     * gives (one method per group still passed C2's node budget).
-     */
+    /** Values in {@link Q8_0PackedTensor}'s order, one half of a group's lanes at a time (C2's node budget). */
     @Override
     public void dequantizeRowStored(int row, float[] out, int outOffset) {
         for (int g = 0; g < groups(cols); g++) {
             for (int p = 0; p < LANES; p += L) {
-                storeNibbles(group(row, g), p, out, outOffset + g * QK * LANES + p);
-                addHighBits(group(row, g), p, out, outOffset + g * QK * LANES + p);
+                storeHalf(group(row, g), p, out, outOffset + g * QK * LANES + p);
             }
         }
         for (int b = groups(cols) * LANES; b < cols / QK; b++) {
@@ -237,8 +240,8 @@ public final class Q5_KPackedTensor extends KPackedTensor {
         }
     }
 
-    /** The values of lanes [p, p + L) of a group as d·scale·u − dmin·min, 16h left out. */
-    private void storeNibbles(long group, int p, float[] out, int at) {
+    /** d·scale·q − dmin·min of every value of lanes [p, p + L) of a group, value j at {@code at + j·LANES}. */
+    private void storeHalf(long group, int p, float[] out, int at) {
         FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
         FloatVector d = superBlocks.rearrange(p == 0 ? D_LOW : D_HIGH).mul((FloatVector) ByteVector
                 .fromMemorySegment(Simd.B_QUARTER, data, group + LANES + p, ByteOrder.LITTLE_ENDIAN)
@@ -246,41 +249,18 @@ public final class Q5_KPackedTensor extends KPackedTensor {
         FloatVector m = superBlocks.rearrange(p == 0 ? M_LOW : M_HIGH).mul((FloatVector) ByteVector
                 .fromMemorySegment(Simd.B_QUARTER, data, group + 2L * LANES + p, ByteOrder.LITTLE_ENDIAN)
                 .convertShape(VectorOperators.B2F, F, 0));
-        FloatVector c = d.mul(8f).add(m);
-        for (int j = 0; j < STEPS; j++) {
-            IntVector v = (IntVector) ByteVector.fromMemorySegment(Simd.B_QUARTER, data,
-                    group + (long) HEADER_BYTES * LANES + (long) j * LANES + p, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2I, I, 0);
-            int o = at + j * 2 * LANES;
-            ((FloatVector) v.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, m).intoArray(out, o);
-            ((FloatVector) v.lanewise(VectorOperators.ASHR, 4).convert(VectorOperators.I2F, 0)).fma(d, c)
-                    .intoArray(out, o + LANES);
+        for (int j = 0; j < QK; j++) {
+            IntVector step = (IntVector) ShortVector.fromMemorySegment(S_L, data,
+                    group + (HEADER_BYTES + 2L * (j / PER_STEP)) * LANES + 2L * p, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            ((FloatVector) step.lanewise(VectorOperators.LSHR, 5 * (j % PER_STEP)).and(31)
+                    .convert(VectorOperators.I2F, 0)).fma(d, m).intoArray(out, at + j * LANES);
         }
     }
 
-    /** Adds 16h·d·scale to the values of lanes [p, p + L) of a group. */
-    private void addHighBits(long group, int p, float[] out, int at) {
-        FloatVector sixteenD = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN)
-                .rearrange(p == 0 ? D_LOW : D_HIGH).mul((FloatVector) ByteVector
-                        .fromMemorySegment(Simd.B_QUARTER, data, group + LANES + p, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2F, F, 0)).mul(16f);
-        IntVector lowBits = (IntVector) ShortVector.fromMemorySegment(S_L, data,
-                group + 3L * LANES + 2L * p, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
-        IntVector highBits = (IntVector) ShortVector.fromMemorySegment(S_L, data,
-                group + 5L * LANES + 2L * p, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
-        for (int j = 0; j < STEPS; j++) {
-            int o = at + j * 2 * LANES;
-            ((FloatVector) lowBits.lanewise(VectorOperators.LSHR, j).and(1).convert(VectorOperators.I2F, 0))
-                    .fma(sixteenD, FloatVector.fromArray(F, out, o)).intoArray(out, o);
-            ((FloatVector) highBits.lanewise(VectorOperators.LSHR, j).and(1).convert(VectorOperators.I2F, 0))
-                    .fma(sixteenD, FloatVector.fromArray(F, out, o + LANES)).intoArray(out, o + LANES);
-        }
-    }
-
-    /** The same order as {@link Q4_0PackedTensor}'s: both keep value j and j + 16 of a block in one byte. */
     @Override
     int[] storedOrder(int cols) {
-        return Q4_0PackedTensor.nibbleOrder(cols);
+        return Q8_0PackedTensor.valueOrder(cols);
     }
 
     @Override

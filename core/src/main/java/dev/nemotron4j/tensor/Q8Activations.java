@@ -32,8 +32,8 @@ public final class Q8Activations {
     /** lowOffsets[t·blocks + b] = −8 · Σ_{j<16} q_j of the block: Q4_0's nibble offset applied to its low half. */
     short[] lowOffsets = new short[0];
     /**
-     * q5Offsets[t·2·blocks + h·blocks + b] = −16 · Σ q_j − 8 · Σ q_{j+16} over j in [8h, 8h + 8): Q5_K's centring of
-     * the values it adds up in half h of its steps.
+     * q5Offsets[(3t + w)·blocks + b] = −16 · Σ q_j over values [15w, 15w + 15) of the block (w = 2: values 30 and 31):
+     * Q5_K's centring of the values it adds up in window w.
      */
     short[] q5Offsets = new short[0];
     /** sums[t·blocks + b] = d · Σ q of the block: the sum of its values, for Q4_1's minimums. */
@@ -62,7 +62,7 @@ public final class Q8Activations {
             values = new byte[n * cols];
             scales = new float[n * blocks];
             lowOffsets = new short[n * blocks];
-            q5Offsets = new short[2 * n * blocks];
+            q5Offsets = new short[3 * n * blocks];
             sums = new float[n * blocks];
             lowSums = new float[n * blocks];
         }
@@ -105,6 +105,7 @@ public final class Q8Activations {
         int sum = 0;
         int q5First = 0;
         int q5Second = 0;
+        int q5Last = 0;
         for (int j = 0; j < QK; j++) {
             byte q = (byte) block[j];
             values[first + j * stride] = q;
@@ -112,17 +113,19 @@ public final class Q8Activations {
             if (j < QK / 2) {
                 lowSum += q;
             }
-            int centred = (j < QK / 2 ? 16 : 8) * q;
-            if (j % 16 < 8) {
-                q5First -= centred;
+            if (j < 15) {
+                q5First -= 16 * q;
+            } else if (j < 30) {
+                q5Second -= 16 * q;
             } else {
-                q5Second -= centred;
+                q5Last -= 16 * q;
             }
         }
         scales[t * (cols / QK) + b] = d;
         lowOffsets[t * (cols / QK) + b] = (short) (-8 * lowSum);
-        q5Offsets[2 * t * (cols / QK) + b] = (short) q5First;
-        q5Offsets[(2 * t + 1) * (cols / QK) + b] = (short) q5Second;
+        q5Offsets[3 * t * (cols / QK) + b] = (short) q5First;
+        q5Offsets[(3 * t + 1) * (cols / QK) + b] = (short) q5Second;
+        q5Offsets[(3 * t + 2) * (cols / QK) + b] = (short) q5Last;
         sums[t * (cols / QK) + b] = d * sum;
         lowSums[t * (cols / QK) + b] = d * lowSum;
     }

@@ -31,9 +31,9 @@ class Q8ActivationsTest {
         }
     }
 
-    /** Q5_K's centring of each half of its steps: −16 Σ q_j − 8 Σ q_{j+16} over j in [8h, 8h + 8). */
+    /** Q5_K's centring of each window of a block's values: −16 Σ q_j over j in [15w, min(15w + 15, 32)). */
     @Test
-    void q5OffsetsCentreEachHalfOfTheSteps() {
+    void q5OffsetsCentreEachWindow() {
         int cols = PackedTensor.LANES * Q8Activations.QK + 64; // a whole group and two tail blocks
         int n = 2;
         Random rnd = new Random(4);
@@ -46,13 +46,12 @@ class Q8ActivationsTest {
         int blocks = cols / Q8Activations.QK;
         for (int t = 0; t < n; t++) {
             for (int b = 0; b < blocks; b++) {
-                for (int h = 0; h < 2; h++) {
+                for (int w = 0; w < 3; w++) {
                     int expected = 0;
-                    for (int j = 8 * h; j < 8 * h + 8; j++) {
-                        int c = b * Q8Activations.QK + j;
-                        expected -= 16 * q.value(t, c) + 8 * q.value(t, c + 16);
+                    for (int j = 15 * w; j < Math.min(15 * w + 15, Q8Activations.QK); j++) {
+                        expected -= 16 * q.value(t, b * Q8Activations.QK + j);
                     }
-                    assertEquals(expected, q.q5Offsets[(2 * t + h) * blocks + b], "vector " + t + " block " + b);
+                    assertEquals(expected, q.q5Offsets[(3 * t + w) * blocks + b], "vector " + t + " block " + b);
                 }
             }
         }
