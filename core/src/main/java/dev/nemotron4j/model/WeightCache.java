@@ -125,7 +125,7 @@ final class WeightCache implements AutoCloseable {
             if (options.quantize() != LoadOptions.Quantize.NONE && isFloat) {
                 bytes += t.elementCount(); // Q8_0 and Q4_0 take less than a byte per value
             } else if (options.pack() && WeightPacker.packs(type)) {
-                bytes += t.data().byteSize() + t.data().byteSize() / 16; // Q4_K's 19 bytes per 18
+                bytes += t.data().byteSize() + t.data().byteSize() / 7; // Q5_K's 25 bytes per 22
             }
         }
         return bytes;

@@ -24,10 +24,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Repacks Q4_0, Q4_1, Q8_0, Q4_K, Q5_K and Q6_K matrices into their {@link PackedTensor} layouts while a model loads,
- * rows in parallel (Q4_K 19-byte blocks of 32 values, Q5_K 23-byte ones, Q6_K 28-byte ones). A mapped source is copied into the model's arena
- * and its pages are then dropped from memory (the file stays mapped for the tensors that are not packed); a source
- * already in memory (quantized on load) is packed in place when the packed form has its size, since packing only
- * moves bytes within a row.
+ * rows in parallel (Q4_K 19-byte blocks of 32 values, Q5_K 25-byte ones, Q6_K 28-byte ones). A mapped source is copied
+ * into the model's arena and its pages are then dropped from memory (the file stays mapped for the tensors that are not
+ * packed); a source already in memory (quantized on load) is packed in place when the packed form has its size, since
+ * packing only moves bytes within a row.
  */
 final class WeightPacker {
     private final boolean enabled;

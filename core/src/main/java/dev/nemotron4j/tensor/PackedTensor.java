@@ -23,7 +23,8 @@ import static dev.nemotron4j.tensor.Simd.L;
  * blocks without any horizontal sum, and converts to float once per group (block scales are per lane too). That takes
  * a fraction of the vector instructions per weight of the float path, which is what bounds decoding on a few cores.
  * For Q4_0, Q4_1 and Q8_0 the bytes per block are those of the source format, so the packed copy replaces the mapped
- * one in memory; Q4_K and Q6_K, converted at load, take 19 and 28 bytes per 32 values against their 18 and 26.25.
+ * one in memory; Q4_K, Q5_K and Q6_K, converted at load, take 19, 25 and 28 bytes per 32 values against their 18,
+ * 22 and 26.25.
  *
  * <p>A group starts with its {@code LANES} f16 block scales, as pairs: 32-bit word i holds the scale of block i in its
  * low half and that of block i + LANES/2 in its high half, which is the order the float lanes take them in. Blocks
