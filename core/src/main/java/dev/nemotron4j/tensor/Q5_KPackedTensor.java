@@ -24,8 +24,8 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  * of a block is d·scale·q − dmin·min with q in [0, 31]. A group of LANES blocks is the {@link KPackedTensor header}
  * (3 bytes per block), then 11 steps of LANES shorts: step m holds q of values 3m, 3m + 1 and 3m + 2 of each block
  * in bits 0–4, 5–9 and 10–14 (step 10 only values 30 and 31), so that each value comes out of a short load in one or
- * two ops, with no widening: three values in five ops, where nibbles and a bit plane took six ops per value pair
- * more than Q4_K's two. Tail super-blocks take Q5_K's 176 bytes.
+ * two ops, with no widening: three values in four ops. (Q4_K's nibbles plus a plane of high bits, 23 bytes, took
+ * about three ops per value; JMH decode was 10 % slower.) Tail super-blocks take Q5_K's 176 bytes.
  *
  * <p>Decode multiplies q by the 8-bit activations in 16-bit lanes. Thirty-two products of up to 31·127 do not fit
  * 16 bits, so the sums are centred (q − 16, starting from {@link Q8Activations#q5Offsets}) and widened to ints after
