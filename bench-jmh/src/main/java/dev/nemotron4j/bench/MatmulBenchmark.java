@@ -3,16 +3,7 @@ package dev.nemotron4j.bench;
 import dev.nemotron4j.kernels.Matmul;
 import dev.nemotron4j.kernels.Parallel;
 import dev.nemotron4j.tensor.GGMLType;
-import dev.nemotron4j.tensor.Q4_0PackedTensor;
-import dev.nemotron4j.tensor.Q4_0Tensor;
-import dev.nemotron4j.tensor.Q4_KPackedTensor;
-import dev.nemotron4j.tensor.Q4_KTensor;
-import dev.nemotron4j.tensor.Q5_KPackedTensor;
-import dev.nemotron4j.tensor.Q5_KTensor;
-import dev.nemotron4j.tensor.Q6_KPackedTensor;
-import dev.nemotron4j.tensor.Q6_KTensor;
-import dev.nemotron4j.tensor.Q8_0PackedTensor;
-import dev.nemotron4j.tensor.Q8_0Tensor;
+import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.WeightTensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -37,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * One matrix of Nemotron-Mini-4B's MLP (up: 9216 × 3072) times a batch of activation vectors: batch 1 is a decode
  * step, 64 a prompt's tail (the float product), 256 a whole prompt pass (the integer product for packed Q4_0 and
  * Q4_K). Weights are random blocks with sane f16 scales; the {@code _PACKED} types
- * are the same blocks in the layouts the model repacks them into at load (Q4_K as packed Q4_1).
+ * are the same blocks in the layouts the model repacks them into at load.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -102,32 +93,9 @@ public class MatmulBenchmark {
     }
 
     private WeightTensor pack(WeightTensor source) {
-        return switch (source) {
-            case Q4_0Tensor q -> {
-                Q4_0PackedTensor.pack(q, q.data(), 0, rows);
-                yield Q4_0PackedTensor.of(q.data(), rows, cols);
-            }
-            case Q8_0Tensor q -> {
-                Q8_0PackedTensor.pack(q, q.data(), 0, rows);
-                yield Q8_0PackedTensor.of(q.data(), rows, cols);
-            }
-            case Q4_KTensor q -> {
-                MemorySegment dst = Arena.ofAuto().allocate(Q4_KPackedTensor.byteSize(rows, cols), 64);
-                Q4_KPackedTensor.pack(q, dst, 0, rows);
-                yield Q4_KPackedTensor.of(dst, rows, cols);
-            }
-            case Q5_KTensor q -> {
-                MemorySegment dst = Arena.ofAuto().allocate(Q5_KPackedTensor.byteSize(rows, cols), 64);
-                Q5_KPackedTensor.pack(q, dst, 0, rows);
-                yield Q5_KPackedTensor.of(dst, rows, cols);
-            }
-            case Q6_KTensor q -> {
-                MemorySegment dst = Arena.ofAuto().allocate(Q6_KPackedTensor.byteSize(rows, cols), 64);
-                Q6_KPackedTensor.pack(q, dst, 0, rows);
-                yield Q6_KPackedTensor.of(dst, rows, cols);
-            }
-            default -> throw new IllegalArgumentException("no packed form of " + source.type());
-        };
+        MemorySegment dst = Arena.ofAuto().allocate(PackedTensor.byteSize(source.type(), rows, cols), 64);
+        PackedTensor.pack(source, dst, 0, rows);
+        return PackedTensor.view(source.type(), dst, rows, cols);
     }
 
     @Benchmark

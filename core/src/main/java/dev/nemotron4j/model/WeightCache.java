@@ -124,7 +124,7 @@ final class WeightCache implements AutoCloseable {
             boolean isFloat = type == GGMLType.F32 || type == GGMLType.F16 || type == GGMLType.BF16;
             if (options.quantize() != LoadOptions.Quantize.NONE && isFloat) {
                 bytes += t.elementCount(); // Q8_0 and Q4_0 take less than a byte per value
-            } else if (options.pack() && WeightPacker.packs(type)) {
+            } else if (options.pack() && PackedTensor.packs(type)) {
                 bytes += t.data().byteSize() + t.data().byteSize() / 7; // Q5_K's 25 bytes per 22
             }
         }
@@ -147,7 +147,7 @@ final class WeightCache implements AutoCloseable {
         }
         GGMLType type = GGMLType.valueOf(e.path("type").asText());
         MemorySegment data = mapped.asSlice(e.path("offset").asLong(), e.path("bytes").asLong());
-        return e.path("packed").asBoolean() ? WeightPacker.packedView(type, data, rows, cols)
+        return e.path("packed").asBoolean() ? PackedTensor.view(type, data, rows, cols)
                 : WeightTensor.of(type, data, rows, cols);
     }
 

@@ -1,21 +1,8 @@
 package dev.nemotron4j.model;
 
 import dev.nemotron4j.kernels.Parallel;
-import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.NativeMemory;
 import dev.nemotron4j.tensor.PackedTensor;
-import dev.nemotron4j.tensor.Q4_0PackedTensor;
-import dev.nemotron4j.tensor.Q4_0Tensor;
-import dev.nemotron4j.tensor.Q4_1PackedTensor;
-import dev.nemotron4j.tensor.Q4_1Tensor;
-import dev.nemotron4j.tensor.Q4_KPackedTensor;
-import dev.nemotron4j.tensor.Q4_KTensor;
-import dev.nemotron4j.tensor.Q5_KPackedTensor;
-import dev.nemotron4j.tensor.Q5_KTensor;
-import dev.nemotron4j.tensor.Q6_KPackedTensor;
-import dev.nemotron4j.tensor.Q6_KTensor;
-import dev.nemotron4j.tensor.Q8_0PackedTensor;
-import dev.nemotron4j.tensor.Q8_0Tensor;
 import dev.nemotron4j.tensor.WeightTensor;
 
 import java.lang.foreign.Arena;
@@ -39,32 +26,18 @@ final class WeightPacker {
     }
 
     WeightTensor apply(WeightTensor m) {
-        if (!enabled || !PackedTensor.fits(m.cols()) || m instanceof PackedTensor || !packs(m.type())) {
+        if (!enabled || !PackedTensor.fits(m.cols()) || m instanceof PackedTensor || !PackedTensor.packs(m.type())) {
             return m;
         }
         MemorySegment source = m.data();
-        long bytes = switch (m.type()) {
-            case Q4_K -> Q4_KPackedTensor.byteSize(m.rows(), m.cols());
-            case Q5_K -> Q5_KPackedTensor.byteSize(m.rows(), m.cols());
-            case Q6_K -> Q6_KPackedTensor.byteSize(m.rows(), m.cols());
-            default -> m.type().byteSize(m.cols()) * m.rows();
-        };
+        long bytes = PackedTensor.byteSize(m.type(), m.rows(), m.cols());
         long sourceBytes = m.type().byteSize(m.cols()) * m.rows();
         boolean inPlace = bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
         MemorySegment dst = inPlace ? source : NativeMemory.allocate(arena, bytes);
         AtomicBoolean usable = new AtomicBoolean(true);
         Parallel.forRange(m.rows(), 64, (from, to) -> {
-            switch (m) {
-                case Q4_0Tensor q -> Q4_0PackedTensor.pack(q, dst, from, to);
-                case Q4_1Tensor q -> Q4_1PackedTensor.pack(q, dst, from, to);
-                case Q4_KTensor q -> Q4_KPackedTensor.pack(q, dst, from, to);
-                case Q5_KTensor q -> Q5_KPackedTensor.pack(q, dst, from, to);
-                case Q6_KTensor q -> {
-                    if (!Q6_KPackedTensor.pack(q, dst, from, to)) {
-                        usable.set(false);
-                    }
-                }
-                default -> Q8_0PackedTensor.pack((Q8_0Tensor) m, dst, from, to);
+            if (!PackedTensor.pack(m, dst, from, to)) {
+                usable.set(false);
             }
         });
         if (!usable.get()) {
@@ -73,27 +46,6 @@ final class WeightPacker {
         if (source.isMapped()) {
             source.asSlice(0, sourceBytes).unload();
         }
-        return packedView(m.type(), dst, m.rows(), m.cols());
-    }
-
-    /** A view of bytes packed from a matrix of {@code type}. */
-    static WeightTensor packedView(GGMLType type, MemorySegment data, int rows, int cols) {
-        return switch (type) {
-            case Q4_0 -> Q4_0PackedTensor.of(data, rows, cols);
-            case Q4_1 -> Q4_1PackedTensor.of(data, rows, cols);
-            case Q4_K -> Q4_KPackedTensor.of(data, rows, cols);
-            case Q5_K -> Q5_KPackedTensor.of(data, rows, cols);
-            case Q6_K -> Q6_KPackedTensor.of(data, rows, cols);
-            case Q8_0 -> Q8_0PackedTensor.of(data, rows, cols);
-            default -> throw new IllegalArgumentException(type + " has no packed form");
-        };
-    }
-
-    /** Whether matrices of {@code type} have a packed form. */
-    static boolean packs(GGMLType type) {
-        return switch (type) {
-            case Q4_0, Q4_1, Q8_0, Q4_K, Q5_K, Q6_K -> true;
-            default -> false;
-        };
+        return PackedTensor.view(m.type(), dst, m.rows(), m.cols());
     }
 }

@@ -128,6 +128,60 @@ public abstract sealed class PackedTensor extends WeightTensor
         }
     }
 
+    /** Whether matrices of {@code type} have a packed form. */
+    public static boolean packs(GGMLType type) {
+        return switch (type) {
+            case Q4_0, Q4_1, Q8_0, Q4_K, Q5_K, Q6_K -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Bytes the packed form of a rows × cols matrix of {@code type} takes: the source's for Q4_0, Q4_1 and Q8_0 (which
+     * may then be packed in place), more for the K formats.
+     */
+    public static long byteSize(GGMLType type, int rows, int cols) {
+        return switch (type) {
+            case Q4_K -> Q4_KPackedTensor.byteSize(rows, cols);
+            case Q5_K -> Q5_KPackedTensor.byteSize(rows, cols);
+            case Q6_K -> Q6_KPackedTensor.byteSize(rows, cols);
+            default -> type.byteSize(cols) * rows;
+        };
+    }
+
+    /**
+     * Packs rows [from, to) of {@code source}, whose type {@link #packs packs}, into {@code dst} (which may be the
+     * source's own memory where the sizes agree). Returns false if the rows cannot be packed: a Q6_K scale beyond
+     * the f16 range, which no trained model has.
+     */
+    public static boolean pack(WeightTensor source, MemorySegment dst, int from, int to) {
+        switch (source) {
+            case Q4_0Tensor q -> Q4_0PackedTensor.pack(q, dst, from, to);
+            case Q4_1Tensor q -> Q4_1PackedTensor.pack(q, dst, from, to);
+            case Q8_0Tensor q -> Q8_0PackedTensor.pack(q, dst, from, to);
+            case Q4_KTensor q -> Q4_KPackedTensor.pack(q, dst, from, to);
+            case Q5_KTensor q -> Q5_KPackedTensor.pack(q, dst, from, to);
+            case Q6_KTensor q -> {
+                return Q6_KPackedTensor.pack(q, dst, from, to);
+            }
+            default -> throw new IllegalArgumentException(source.type() + " has no packed form");
+        }
+        return true;
+    }
+
+    /** A view of bytes {@link #pack} wrote for a rows × cols matrix of {@code type}. */
+    public static PackedTensor view(GGMLType type, MemorySegment data, int rows, int cols) {
+        return switch (type) {
+            case Q4_0 -> Q4_0PackedTensor.of(data, rows, cols);
+            case Q4_1 -> Q4_1PackedTensor.of(data, rows, cols);
+            case Q8_0 -> Q8_0PackedTensor.of(data, rows, cols);
+            case Q4_K -> Q4_KPackedTensor.of(data, rows, cols);
+            case Q5_K -> Q5_KPackedTensor.of(data, rows, cols);
+            case Q6_K -> Q6_KPackedTensor.of(data, rows, cols);
+            default -> throw new IllegalArgumentException(type + " has no packed form");
+        };
+    }
+
     /** Whether rows of {@code cols} values can be packed: whole blocks, at least one whole group. */
     public static boolean fits(int cols) {
         return cols % QK == 0 && groups(cols) > 0;

@@ -27,7 +27,7 @@ class WeightPackerTest {
         }
         try (Arena arena = Arena.ofConfined()) {
             WeightTensor packed = new WeightPacker(true, arena).apply(source);
-            if (!WeightPacker.packs(type)) {
+            if (!PackedTensor.packs(type)) {
                 assertSame(source, packed);
                 return;
             }

@@ -5,6 +5,7 @@ import dev.nemotron4j.formats.TensorEntry;
 import dev.nemotron4j.formats.gguf.GGUFFile;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.Q4_KTensor;
+import dev.nemotron4j.tensor.WeightTensor;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -20,26 +21,12 @@ class SynthQ4KQuantizeTest {
     void roundTripIsCloseToTheInput() {
         int rows = 8;
         int cols = 512;
-        Random rng = new Random(3);
-        float[] x = new float[rows * cols];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) rng.nextGaussian() * (i % 3 == 0 ? 0.02f : 0.1f);
-        }
+        float[] x = weights(rows * cols);
         MemorySegment q = MemorySegment.ofArray(new byte[(int) GGMLType.Q4_K.byteSize(x.length)]);
         Q4_KTensor.quantize(x, 0, x.length, q, 0);
-        float[] back = new float[x.length];
-        Q4_KTensor t = new Q4_KTensor(q, rows, cols);
-        for (int r = 0; r < rows; r++) {
-            t.dequantizeRow(r, back, r * cols);
-        }
-        double err = 0;
-        double norm = 0;
-        for (int i = 0; i < x.length; i++) {
-            err += (x[i] - back[i]) * (x[i] - back[i]);
-            norm += x[i] * x[i];
-        }
+        double error = relativeRmsError(x, new Q4_KTensor(q, rows, cols));
         // 4-bit levels with per-32 scale and min: relative RMS error around 0.1
-        assertTrue(Math.sqrt(err / norm) < 0.15, "relative rms error " + Math.sqrt(err / norm));
+        assertTrue(error < 0.15, "relative rms error " + error);
     }
 
     /** llama-quantize (no imatrix) runs quantize_row_q4_K_ref; quantizing the f32 weights must give its blocks. */
@@ -82,5 +69,31 @@ class SynthQ4KQuantizeTest {
             }
             assertTrue(compared >= 10, "compared " + compared + " Q4_K tensors");
         }
+    }
+
+    /** √(Σ (x − back)² / Σ x²) of a round trip of x through a quantized matrix holding it. */
+    static double relativeRmsError(float[] x, WeightTensor quantized) {
+        int cols = quantized.cols();
+        float[] back = new float[x.length];
+        for (int r = 0; r < quantized.rows(); r++) {
+            quantized.dequantizeRow(r, back, r * cols);
+        }
+        double err = 0;
+        double norm = 0;
+        for (int i = 0; i < x.length; i++) {
+            err += (x[i] - back[i]) * (x[i] - back[i]);
+            norm += x[i] * x[i];
+        }
+        return Math.sqrt(err / norm);
+    }
+
+    /** Weight-like values: gaussian, a third of them at a fifth of the others' spread. */
+    static float[] weights(int n) {
+        Random rng = new Random(3);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rng.nextGaussian() * (i % 3 == 0 ? 0.02f : 0.1f);
+        }
+        return x;
     }
 }
