@@ -7,8 +7,10 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * Splits index ranges over a fixed pool of platform threads, one per core by default; the calling thread works too.
  * A parallel region costs microseconds: workers spin briefly for the next region before parking, chunks are claimed
- * from one atomic ticket, and nothing is allocated per region. Regions from different callers run one at a time;
- * a region started from inside a region runs on the calling thread.
+ * from one atomic ticket, and nothing is allocated per region. Chunks shrink as the range runs out (guided
+ * scheduling): large ones first, for long sequential reads, then ever smaller ones, so that threads finish together.
+ * Regions from different callers run one at a time; a region started from inside a region runs on the calling
+ * thread.
  */
 public final class Parallel {
 
@@ -42,7 +44,8 @@ public final class Parallel {
 
     /**
      * Runs {@code body} over [0, n) in chunks of at least {@code grain} indices, in parallel when there is more than
-     * one chunk. More chunks than threads keep cores busy when chunks take unequal time.
+     * one chunk. Each chunk takes 1/(2·threads) of what is left, so the last ones are {@code grain} long and a thread
+     * that started late or ran slower costs the others at most one such chunk of waiting.
      */
     public static void forRange(int n, int grain, RangeBody body) {
         pool.run(n, grain, body);
@@ -54,12 +57,17 @@ public final class Parallel {
 
         final int threads;
         private final Worker[] workers;
-        /** Region generation (high 32 bits), chunk count (bits 16-31), next chunk to claim (low 16 bits). */
+        /**
+         * Region generation (high 32 bits) and how many indices are left to claim (low 32 bits): the next chunk starts
+         * at n minus that.
+         */
         private final AtomicLong ticket = new AtomicLong();
+        /** Indices of the region whose chunks have run. */
         private final AtomicInteger done = new AtomicInteger();
         private volatile boolean shutdown;
         private RangeBody body;
         private int n;
+        private int grain;
         private Throwable failure;
         private int generation;
 
@@ -72,26 +80,27 @@ public final class Parallel {
             }
         }
 
-        void run(int size, int grain, RangeBody region) {
-            int chunks = Math.min(Math.max(1, size / Math.max(1, grain)), threads * 4);
-            if (chunks <= 1 || threads == 1 || Thread.currentThread() instanceof Worker || Thread.holdsLock(this)) {
+        void run(int size, int minChunk, RangeBody region) {
+            if (size / Math.max(1, minChunk) <= 1 || threads == 1 || Thread.currentThread() instanceof Worker
+                    || Thread.holdsLock(this)) {
                 region.run(0, size);
                 return;
             }
             synchronized (this) {
                 body = region;
                 n = size;
+                grain = Math.max(1, minChunk);
                 failure = null;
                 done.set(0);
                 generation++;
-                ticket.set((long) generation << 32 | (long) chunks << 16);
+                ticket.set((long) generation << 32 | size);
                 for (Worker w : workers) {
                     if (w.parked) {
                         LockSupport.unpark(w);
                     }
                 }
                 work(generation);
-                for (int spins = 0; done.get() < chunks; spins++) {
+                for (int spins = 0; done.get() < size; spins++) {
                     if (spins < 1 << 12) {
                         Thread.onSpinWait();
                     } else {
@@ -117,23 +126,24 @@ public final class Parallel {
         void work(int gen) {
             while (true) {
                 long t = ticket.get();
-                int chunks = (int) (t >>> 16) & 0xffff;
-                int c = (int) t & 0xffff;
-                if ((int) (t >>> 32) != gen || c >= chunks) {
+                int left = (int) t;
+                if ((int) (t >>> 32) != gen || left == 0) {
                     return;
                 }
-                if (!ticket.compareAndSet(t, t + 1)) {
+                // grain may be the next region's by now; then the ticket has moved on and the claim fails.
+                int size = Math.min(left, Math.max(grain, left / (2 * threads)));
+                if (!ticket.compareAndSet(t, t - size)) {
                     continue;
                 }
                 // The fields belong to region gen: the next region cannot start before this chunk is done.
-                int from = (int) ((long) n * c / chunks);
-                int to = (int) ((long) n * (c + 1) / chunks);
+                int from = n - left;
+                int to = from + size;
                 try {
                     body.run(from, to);
                 } catch (Throwable e) {
                     failure = e;
                 }
-                done.incrementAndGet();
+                done.addAndGet(to - from);
             }
         }
 

@@ -101,26 +101,22 @@ public final class Q8Activations {
         roundBlock(x, offset, d != 0f ? 1f / d : 0f, block);
         int first = index(t, b * QK);
         int stride = index(t, b * QK + 1) - first;
-        int lowSum = 0;
-        int sum = 0;
-        int q5First = 0;
-        int q5Second = 0;
-        int q5Last = 0;
         for (int j = 0; j < QK; j++) {
-            byte q = (byte) block[j];
-            values[first + j * stride] = q;
-            sum += q;
-            if (j < QK / 2) {
-                lowSum += q;
-            }
-            if (j < 15) {
-                q5First -= 16 * q;
-            } else if (j < 30) {
-                q5Second -= 16 * q;
-            } else {
-                q5Last -= 16 * q;
-            }
+            values[first + j * stride] = (byte) block[j];
         }
+        // The sums over Q5_K's windows [0, 15), [15, 30) and [30, 32) make up the others.
+        int first15 = 0;
+        int second15 = 0;
+        for (int j = 0; j < 15; j++) {
+            first15 += block[j];
+            second15 += block[j + 15];
+        }
+        int last2 = block[30] + block[31];
+        int lowSum = first15 + block[15];
+        int sum = first15 + second15 + last2;
+        int q5First = -16 * first15;
+        int q5Second = -16 * second15;
+        int q5Last = -16 * last2;
         scales[t * (cols / QK) + b] = d;
         lowOffsets[t * (cols / QK) + b] = (short) (-8 * lowSum);
         q5Offsets[3 * t * (cols / QK) + b] = (short) q5First;

@@ -3,11 +3,14 @@ package dev.nemotron4j.kernels;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ParallelTest {
     private final int defaultThreads = Parallel.threads();
@@ -36,6 +39,30 @@ class ParallelTest {
                 }
             }
         }
+    }
+
+    /**
+     * Chunks start at 1/(2·threads) of the range and shrink with what is left, down to the grain; only the last may be
+     * shorter, when fewer indices than the grain remain.
+     */
+    @Test
+    void chunksShrinkToTheGrain() {
+        Parallel.setThreads(2);
+        int n = 1000;
+        int grain = 16;
+        int[] sizeAt = new int[n];
+        Parallel.forRange(n, grain, (from, to) -> sizeAt[from] = to - from);
+        List<Integer> sizes = new ArrayList<>();
+        for (int from = 0; from < n; from += sizeAt[from]) {
+            assertTrue(sizeAt[from] > 0, "no chunk starts at " + from);
+            sizes.add(sizeAt[from]);
+        }
+        assertEquals(n / 4, sizes.getFirst());
+        for (int i = 1; i < sizes.size(); i++) {
+            assertTrue(sizes.get(i) <= sizes.get(i - 1), "chunk " + i + " grew: " + sizes);
+            assertTrue(sizes.get(i) >= grain || i == sizes.size() - 1, "chunk " + i + " under the grain: " + sizes);
+        }
+        assertEquals(grain, sizes.get(sizes.size() - 2), "the chunks before the last are the grain: " + sizes);
     }
 
     @Test
