@@ -10,6 +10,10 @@ import dev.nemotron4j.model.WeightCacheStatus.State;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q4_0Tensor;
+import dev.nemotron4j.tensor.Q4_1Tensor;
+import dev.nemotron4j.tensor.Q4_KTensor;
+import dev.nemotron4j.tensor.Q5_KTensor;
+import dev.nemotron4j.tensor.Q6_KTensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
 import dev.nemotron4j.tensor.WeightTensor;
 
@@ -408,11 +412,8 @@ final class WeightCache implements AutoCloseable {
 
     /** The bytecode of what decides the bytes written: the packed formats and the load-time quantizer. */
     private static String layoutChecksum() throws IOException {
-        List<Class<?>> classes = new ArrayList<>(List.of(PackedTensor.class.getPermittedSubclasses()));
-        classes.addAll(List.of(PackedTensor.class, WeightPacker.class, WeightQuantizer.class, Q8_0Tensor.class,
-                Q4_0Tensor.class));
         CRC32 crc = new CRC32();
-        for (Class<?> c : classes) {
+        for (Class<?> c : layoutClasses()) {
             try (InputStream in = c.getResourceAsStream(c.getSimpleName() + ".class")) {
                 if (in == null) {
                     throw new IOException("cannot read the bytecode of " + c.getName());
@@ -421,6 +422,24 @@ final class WeightCache implements AutoCloseable {
             }
         }
         return Long.toHexString(crc.getValue());
+    }
+
+    /**
+     * The classes {@link #layoutChecksum} reads: the packer and the quantizer, the source formats they read or write,
+     * and every class of the sealed {@link PackedTensor} hierarchy (the K formats sit a level down).
+     */
+    static List<Class<?>> layoutClasses() {
+        List<Class<?>> classes = new ArrayList<>(List.of(WeightPacker.class, WeightQuantizer.class, Q4_0Tensor.class,
+                Q4_1Tensor.class, Q8_0Tensor.class, Q4_KTensor.class, Q5_KTensor.class, Q6_KTensor.class));
+        List<Class<?>> sealed = new ArrayList<>(List.of(PackedTensor.class));
+        while (!sealed.isEmpty()) {
+            Class<?> c = sealed.removeFirst();
+            classes.add(c);
+            if (c.isSealed()) {
+                sealed.addAll(List.of(c.getPermittedSubclasses()));
+            }
+        }
+        return classes;
     }
 
     private static String fileName(Path realModelPath, LoadOptions options) {

@@ -3,14 +3,17 @@ package dev.nemotron4j.model;
 import dev.nemotron4j.model.WeightCacheStatus.State;
 import dev.nemotron4j.model.synth.SynthType;
 import dev.nemotron4j.model.synth.SyntheticModel;
+import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
+import dev.nemotron4j.tensor.WeightTensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -66,6 +69,25 @@ class WeightCacheTest {
             assertInstanceOf(PackedTensor.class, second.transformer().weights().output());
             assertSameLogits(expected[0], prompt(second));
             assertSameLogits(expected[1], decode(second));
+        }
+    }
+
+    /**
+     * An edit to any class that decides the packed bytes gives the cache files another name: the checksum reads the
+     * packed form of every format that packs, down the sealed hierarchy, and the source form it is packed from.
+     */
+    @Test
+    void theLayoutChecksumReadsEveryPackedFormatAndItsSource() {
+        List<Class<?>> classes = WeightCache.layoutClasses();
+        for (GGMLType type : GGMLType.values()) {
+            if (!PackedTensor.packs(type)) {
+                continue;
+            }
+            int cols = 2048;
+            MemorySegment source = MemorySegment.ofArray(new byte[(int) type.byteSize(cols)]);
+            assertTrue(classes.contains(WeightTensor.of(type, source, 1, cols).getClass()), type + " source");
+            MemorySegment packed = MemorySegment.ofArray(new byte[(int) PackedTensor.byteSize(type, 1, cols)]);
+            assertTrue(classes.contains(PackedTensor.view(type, packed, 1, cols).getClass()), type + " packed");
         }
     }
 
