@@ -57,6 +57,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--tg", defaultValue = "128", description = "tokens decoded one at a time (default: ${DEFAULT-VALUE})")
     int tg;
 
+    @Option(names = "--depth", defaultValue = "0", description = "tokens already in the cache before each test, like "
+            + "llama-bench's -d: decode and prompt speed at that context length (default: ${DEFAULT-VALUE})")
+    int depth;
+
     @Option(names = "--reps", defaultValue = "3", description = "repetitions; the median is reported (default: ${DEFAULT-VALUE})")
     int reps;
 
@@ -73,15 +77,20 @@ final class BenchCommand implements Callable<Integer> {
         try (Model m = Model.load(model, loadFlags.options())) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
             ModelConfig c = m.config();
-            if (pp > c.contextLength() || DECODE_PROMPT + tg > c.contextLength()) {
-                throw new InvalidInputException("pp " + pp + " and " + DECODE_PROMPT + " + tg " + tg
-                        + " must fit the context length " + c.contextLength());
+            int capacity = depth + Math.max(pp, decodePrefix() + tg);
+            if (capacity > c.contextLength()) {
+                throw new InvalidInputException("depth " + depth + " plus pp " + pp + ", or plus " + decodePrefix()
+                        + " + tg " + tg + ", must fit the context length " + c.contextLength());
             }
             SplittableRandom rng = new SplittableRandom(1234);
-            // One sequence for every run, reset in between, so the heap holds one KV cache and one set of buffers.
-            InferenceState s = m.newState(Math.max(Math.max(pp, DECODE_PROMPT + tg), WARM_UP_PROMPT + 2));
+            // One sequence for every run, cut back in between, so the heap holds one KV cache and one set of buffers.
+            InferenceState s = m.newState(Math.max(capacity, WARM_UP_PROMPT + 2));
             m.awaitWeightCache(); // a cache being written would share the cores with the timed runs
             warmUp(m, s, rng);
+            s.reset();
+            if (depth > 0) {
+                m.transformer().forward(s, randomTokens(m, rng, depth), false);
+            }
             double ppTokS = pp > 0 ? median(reps, () -> promptRun(m, s, rng)) : 0;
             double tgTokS = tg > 0 ? median(reps, () -> decodeRun(m, s, rng)) : 0;
             double rssMb = residentMegabytes();
@@ -100,6 +109,9 @@ final class BenchCommand implements Callable<Integer> {
         if (pp < 0 || tg < 0 || pp + tg == 0) {
             throw new InvalidInputException("--pp and --tg must be non-negative and not both 0");
         }
+        if (depth < 0) {
+            throw new InvalidInputException("--depth must be non-negative, got " + depth);
+        }
         if (reps < 1) {
             throw new InvalidInputException("--reps must be at least 1, got " + reps);
         }
@@ -114,19 +126,26 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** Tokens per second of one pass over {@code pp} random tokens in an empty sequence. */
+    /** Tokens evaluated, untimed, before the decode steps: the depth, or a few tokens into an empty sequence. */
+    private int decodePrefix() {
+        return depth > 0 ? 0 : DECODE_PROMPT;
+    }
+
+    /** Tokens per second of one pass over {@code pp} random tokens after the {@code depth} cached ones. */
     private double promptRun(Model m, InferenceState s, SplittableRandom rng) {
-        s.reset();
+        s.cache().truncate(depth);
         int[] tokens = randomTokens(m, rng, pp);
         long start = System.nanoTime();
         m.transformer().forward(s, tokens, false);
         return pp / ((System.nanoTime() - start) / 1e9);
     }
 
-    /** Tokens per second of {@code tg} single-token steps after a short untimed prompt. */
+    /** Tokens per second of {@code tg} single-token steps after the cached depth (or a short untimed prompt). */
     private double decodeRun(Model m, InferenceState s, SplittableRandom rng) {
-        s.reset();
-        m.transformer().forward(s, randomTokens(m, rng, DECODE_PROMPT), false);
+        s.cache().truncate(depth);
+        if (decodePrefix() > 0) {
+            m.transformer().forward(s, randomTokens(m, rng, decodePrefix()), false);
+        }
         int[] tokens = randomTokens(m, rng, tg);
         int[] next = new int[1];
         long start = System.nanoTime();
@@ -232,6 +251,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("threads", Parallel.threads());
             o.put("pp", pp);
             o.put("tg", tg);
+            o.put("depth", depth);
             o.put("reps", reps);
             o.put("pp_tok_s", round(ppTokS));
             o.put("tg_tok_s", round(tgTokS));
@@ -250,9 +270,10 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "load        %.2f s (weight cache: %s)%n", loadSeconds,
                 m.weightCache().detail());
         System.out.printf(Locale.ROOT, "rss         %.0f MB%n", rssMb);
-        System.out.printf(Locale.ROOT, "%-10s  %12s%n", "test", "tok/s");
-        System.out.printf(Locale.ROOT, "%-10s  %12.2f%n", "pp" + pp, ppTokS);
-        System.out.printf(Locale.ROOT, "%-10s  %12.2f%n", "tg" + tg, tgTokS);
+        System.out.printf(Locale.ROOT, "%-16s  %12s%n", "test", "tok/s");
+        String at = depth > 0 ? " @ d" + depth : "";
+        System.out.printf(Locale.ROOT, "%-16s  %12.2f%n", "pp" + pp + at, ppTokS);
+        System.out.printf(Locale.ROOT, "%-16s  %12.2f%n", "tg" + tg + at, tgTokS);
         System.out.printf(Locale.ROOT, "memory bw   %.1f GB/s (probe); decode reads %.1f MB/token = %.1f GB/s, "
                 + "%.0f%% of the probe%n", bandwidth, bytesPerToken / 1e6, bytesPerToken * tgTokS / 1e9,
                 100 * fraction);

@@ -68,6 +68,27 @@ class ModelCommandsTest {
     }
 
     @Test
+    void benchAtADepthReportsBothSpeeds() throws IOException {
+        CliRun run = CliRun.of("bench", "--model", GGUF, "--pp", "8", "--tg", "4", "--depth", "20", "--reps", "1",
+                "--threads", "2", "--no-weight-cache", "--json");
+        assertEquals(0, run.code(), run.err());
+        JsonNode r = new ObjectMapper().readTree(run.out());
+        assertEquals(20, r.get("depth").asInt());
+        assertTrue(r.get("pp_tok_s").asDouble() > 0, run.out());
+        assertTrue(r.get("tg_tok_s").asDouble() > 0, run.out());
+    }
+
+    @Test
+    void benchRejectsADepthBeyondTheContext() {
+        CliRun negative = CliRun.of("bench", "--model", GGUF, "--depth", "-1");
+        assertEquals(1, negative.code());
+        assertTrue(negative.err().contains("--depth must be non-negative"), negative.err());
+        CliRun deep = CliRun.of("bench", "--model", GGUF, "--depth", "100000", "--no-weight-cache");
+        assertEquals(1, deep.code());
+        assertTrue(deep.err().contains("must fit the context length"), deep.err());
+    }
+
+    @Test
     void generateJsonWithPromptTokens() throws IOException {
         CliRun run = CliRun.of("generate", "--model", GGUF, "--prompt-tokens", "1,5,9,100,42,7",
                 "--max-tokens", "16", "--temperature", "0", "--json");
