@@ -7,12 +7,14 @@ import jdk.incubator.vector.VectorSpecies;
 import java.util.Arrays;
 
 /**
- * Causal scaled dot-product attention over cached keys and values. A decoding row attends alone ({@link #attend});
- * the rows of a prompt chunk (consecutive positions of one sequence) attend as a block, in tiles of four query vectors
- * of one kv head: its keys are transposed once per task so that a score vector holds one query against L positions
- * (no horizontal sums) and each key load feeds four queries, the softmax exponentials are vector ops, and each load of
- * four value vectors feeds the four queries' sixteen sums (4.6× the old per-row path on a 512-token prompt of
- * Nemotron-Mini's shape, 5.5× on 2048). Heads whose size is not a multiple of 4·L attend row by row too.
+ * Causal scaled dot-product attention over cached keys and values. The cache keeps values as rows, [position][kvDim],
+ * and keys transposed in blocks of {@link #KEY_BLOCK} positions: [kv head][block][dimension][position in block]
+ * ({@link #keyOffset}), so that a score step reads one run of memory, the block's positions of every dimension.
+ * The rows of a run (consecutive positions of one sequence, a prompt chunk or a single decoding row) attend in tiles
+ * of four query vectors of one kv head: a score vector holds one query against L positions (no horizontal sums) and
+ * each key load feeds four queries, the softmax exponentials are vector ops, and each load of four value vectors feeds
+ * the four queries' sixteen sums. A decoding row of Nemotron-Mini's shape (three query heads per kv head) is one
+ * tile per kv head. Heads whose size is not a multiple of 4·L attend one query vector at a time ({@link #attend}).
  */
 public final class Attention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -20,21 +22,38 @@ public final class Attention {
     /** Query vectors per block tile, and the positions of one score step (two vectors). */
     private static final int QUERIES = 4;
     private static final int POSITIONS = 2 * L;
-    /** Rows of a chunk per task; fewer rows than {@link #MIN_BLOCK} attend one by one. */
+    /** Rows of a run per task. */
     private static final int ROWS_PER_TASK = 64;
-    private static final int MIN_BLOCK = 4;
     /** One reusable job per calling thread, so attention allocates nothing once grown. */
     private static final ThreadLocal<Heads> JOB = ThreadLocal.withInitial(Heads::new);
-    /** Per worker thread: transposed keys, scores and row sums of a block. */
+    /** Per worker thread: scores and row sums of a tile. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Attention() {
     }
 
+    /** Positions per block of the cached keys: one score step. */
+    public static final int KEY_BLOCK = POSITIONS;
+
+    /** Positions a cache of {@code capacity} holds keys for (whole blocks): its keys take kvDim times this. */
+    public static int keyStride(int capacity) {
+        return (capacity + KEY_BLOCK - 1) / KEY_BLOCK * KEY_BLOCK;
+    }
+
+    /**
+     * Where dimension 0 of kv head {@code kvHead}'s key at {@code position} lies in keys of the given stride;
+     * dimension d lies d·{@link #KEY_BLOCK} further.
+     */
+    public static int keyOffset(int kvHead, int position, int headDim, int keyStride) {
+        return ((kvHead * (keyStride / KEY_BLOCK) + position / KEY_BLOCK) * headDim) * KEY_BLOCK
+                + position % KEY_BLOCK;
+    }
+
     /**
      * Attention of {@code n} query rows with {@code heads} query heads each. Row r attends to positions
-     * [0, positions[r]] of its own sequence's cache ({@code keys[r]}, {@code values[r]}, each [position][kvDim]);
-     * query head h uses kv head h / group. q and out are [n][heads·headDim].
+     * [0, positions[r]] of its own sequence's cache: {@code keys[r]} as {@link #keyOffset} lays them out, for
+     * {@code keys[r].length / kvDim} positions, and {@code values[r]} [position][kvDim]; query head h uses kv head
+     * h / group. q and out are [n][heads·headDim].
      */
     public static void attendAll(float[] q, float[][] keys, float[][] values, int[] positions, int kvDim, int heads,
                                  int group, int headDim, int n, float[] out) {
@@ -110,12 +129,12 @@ public final class Attention {
                 int g = taskHead[i];
                 int from = taskFrom[i];
                 int to = taskTo[i];
-                if (to - from >= MIN_BLOCK && headDim % (4 * L) == 0) {
+                if (headDim % (4 * L) == 0) {
                     block(this, s, from, to, g);
                     continue;
                 }
                 for (int r = from; r < to; r++) {
-                    float[] scores = s.scores(positions[r] + 1)[0];
+                    float[] scores = s.scores(keyStride(positions[r] + 1))[0];
                     for (int h = g * group; h < (g + 1) * group; h++) {
                         int qOffset = r * qDim + h * headDim;
                         attend(q, qOffset, keys[r], values[r], kvDim, g * headDim, positions[r] + 1, headDim,
@@ -128,8 +147,6 @@ public final class Attention {
 
     /** What one worker reuses across calls. */
     private static final class Scratch {
-        /** Keys of one kv head transposed: [d][position], rows of a stride of floats. */
-        float[] keysT = new float[0];
         /** Scores, then exponentials, of a tile's query vectors: [query][position]. */
         private final float[][] scores = new float[QUERIES][0];
         final float[] sums = new float[QUERIES];
@@ -154,22 +171,9 @@ public final class Attention {
     private static void block(Heads job, Scratch s, int from, int to, int g) {
         int headDim = job.headDim;
         int kvOffset = g * headDim;
-        int length = job.positions[to - 1] + 1;
-        int stride = (length + POSITIONS - 1) / POSITIONS * POSITIONS;
-        if (s.keysT.length < headDim * stride) {
-            s.keysT = new float[headDim * stride];
-        }
-        float[][] scores = s.scores(stride);
         float[] keys = job.keys[from];
-        for (int j = 0; j < length; j++) {
-            int k = j * job.kvDim + kvOffset;
-            for (int d = 0; d < headDim; d++) {
-                s.keysT[d * stride + j] = keys[k + d];
-            }
-        }
-        for (int d = 0; d < headDim; d++) {
-            Arrays.fill(s.keysT, d * stride + length, (d + 1) * stride, 0f);
-        }
+        int keyStride = keys.length / job.kvDim;
+        float[][] scores = s.scores(keyStride(job.positions[to - 1] + 1));
         float scale = (float) (1.0 / Math.sqrt(headDim));
         int vectors = (to - from) * job.group;
         int[] qOffsets = s.qOffsets;
@@ -184,7 +188,7 @@ public final class Attention {
             }
             int tileEnd = ends[QUERIES - 1];
             for (int j = 0; j < tileEnd; j += POSITIONS) {
-                scores(job.q, qOffsets, s.keysT, stride, headDim, j, scale, scores);
+                scores(job.q, qOffsets, keys, keyOffset(g, j, headDim, keyStride), headDim, scale, scores, j);
             }
             for (int i = 0; i < count; i++) {
                 s.sums[i] = softmax(scores[i], ends[i]);
@@ -194,19 +198,20 @@ public final class Attention {
     }
 
     /**
-     * scores[i][j … j + POSITIONS) = scale · q_i · k_j… for the four query vectors at {@code qOffsets}: per dimension
-     * d, two loads of transposed keys feed eight fused multiply-adds.
+     * scores[i][j … j + POSITIONS) = scale · q_i · k_j… for the four query vectors at {@code qOffsets}, the key block
+     * of positions j… at keys[at]: per dimension d, two loads of keys feed eight fused multiply-adds. Positions past a
+     * row's end get scores no one reads.
      */
-    private static void scores(float[] q, int[] qOffsets, float[] keysT, int stride, int headDim, int j,
-                               float scale, float[][] scores) {
+    private static void scores(float[] q, int[] qOffsets, float[] keys, int at, int headDim, float scale,
+                               float[][] scores, int j) {
         FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
         int q0 = qOffsets[0];
         int q1 = qOffsets[1];
         int q2 = qOffsets[2];
         int q3 = qOffsets[3];
-        for (int d = 0, k = j; d < headDim; d++, k += stride) {
-            FloatVector k0 = FloatVector.fromArray(F, keysT, k);
-            FloatVector k1 = FloatVector.fromArray(F, keysT, k + L);
+        for (int d = 0, k = at; d < headDim; d++, k += KEY_BLOCK) {
+            FloatVector k0 = FloatVector.fromArray(F, keys, k);
+            FloatVector k1 = FloatVector.fromArray(F, keys, k + L);
             FloatVector x0 = FloatVector.broadcast(F, q[q0 + d]);
             a0 = x0.fma(k0, a0);
             b0 = x0.fma(k1, b0);
@@ -335,32 +340,33 @@ public final class Attention {
     }
 
     /**
-     * out[outOffset …+headDim] = Σ_j softmax_j(q·k_j / √headDim) · v_j over positions j in [0, positions), where
-     * k_j = keys[j·kvDim + kvOffset …] and likewise v_j. {@code scores} holds at least {@code positions} floats.
+     * out[outOffset …+headDim] = Σ_j softmax_j(q·k_j / √headDim) · v_j over positions j in [0, positions), with k_j
+     * in keys as {@link #keyOffset} lays them out (kv head kvOffset / headDim) and v_j = values[j·kvDim + kvOffset …]:
+     * the scores of a key block are a sum of its rows, one per dimension. {@code scores} holds at least
+     * {@code positions} floats.
      */
-    public static void attend(float[] q, int qOffset, float[] keys, float[] values, int kvDim, int kvOffset,
-                              int positions, int headDim, float[] scores, float[] out, int outOffset) {
+    static void attend(float[] q, int qOffset, float[] keys, float[] values, int kvDim, int kvOffset,
+                       int positions, int headDim, float[] scores, float[] out, int outOffset) {
         float scale = (float) (1.0 / Math.sqrt(headDim));
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < positions; j++) {
-            float s = dot(q, qOffset, keys, j * kvDim + kvOffset, headDim) * scale;
-            scores[j] = s;
-            max = Math.max(max, s);
+        int keyStride = keys.length / kvDim;
+        Arrays.fill(scores, 0, positions, 0f);
+        for (int j = 0; j < positions; j += KEY_BLOCK) {
+            int at = keyOffset(kvOffset / headDim, j, headDim, keyStride);
+            for (int d = 0; d < headDim; d++) {
+                axpy(scale * q[qOffset + d], keys, at + d * KEY_BLOCK, scores, j, Math.min(KEY_BLOCK, positions - j));
+            }
         }
-        float sum = 0f;
-        for (int j = 0; j < positions; j++) {
-            float e = (float) Math.exp(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
+        float inv = 1f / softmax(scores, positions);
         Arrays.fill(out, outOffset, outOffset + headDim, 0f);
         for (int j = 0; j < positions; j++) {
             axpy(scores[j] * inv, values, j * kvDim + kvOffset, out, outOffset, headDim);
         }
     }
 
-    /** Scalar reference of {@link #attend} and of the block path, for the tests. */
+    /**
+     * Scalar reference of {@link #attend} and of the block path, for the tests; keys as a row per position,
+     * [position][kvDim].
+     */
     static void attendScalar(float[] q, int qOffset, float[] keys, float[] values, int kvDim, int kvOffset,
                              int positions, int headDim, float[] out, int outOffset) {
         double[] p = new double[positions];
@@ -385,20 +391,6 @@ public final class Attention {
             }
             out[outOffset + d] = (float) (o / sum);
         }
-    }
-
-    /** Σ a[ao + i] · b[bo + i] for i in [0, len). */
-    static float dot(float[] a, int ao, float[] b, int bo, int len) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i <= len - F.length(); i += F.length()) {
-            acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
-        }
-        float s = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < len; i++) {
-            s += a[ao + i] * b[bo + i];
-        }
-        return s;
     }
 
     /** y[yo + i] += alpha · x[xo + i] for i in [0, len). */

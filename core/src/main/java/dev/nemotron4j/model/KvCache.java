@@ -1,20 +1,27 @@
 package dev.nemotron4j.model;
 
+import dev.nemotron4j.kernels.Attention;
+
 /**
- * Keys and values of every layer for the positions of one sequence, [layer][position · kvDim + i]. Positions below
- * {@link #length()} are filled; the forward pass appends.
+ * Keys and values of every layer for the positions of one sequence: values as rows, [layer][position · kvDim + i],
+ * keys transposed in blocks of positions as {@link Attention#keyOffset} lays them out, so that attention reads the
+ * positions of one dimension in vectors. Positions below {@link #length()} are filled; the forward pass appends.
  */
 public final class KvCache {
     final float[][] keys;
     final float[][] values;
     private final int capacity;
     private final int kvDim;
+    private final int headDim;
+    private final int keyStride;
     private int length;
 
     public KvCache(ModelConfig config, int capacity) {
         this.capacity = capacity;
         this.kvDim = config.kvDim();
-        keys = new float[config.layers()][Math.multiplyExact(capacity, kvDim)];
+        this.headDim = config.headDim();
+        this.keyStride = Attention.keyStride(capacity);
+        keys = new float[config.layers()][Math.multiplyExact(keyStride, kvDim)];
         values = new float[config.layers()][Math.multiplyExact(capacity, kvDim)];
     }
 
@@ -41,5 +48,17 @@ public final class KvCache {
 
     int kvDim() {
         return kvDim;
+    }
+
+    /** Stores the key and value of {@code position} in layer {@code layer}, from k[kOffset …] and v[vOffset …]. */
+    void put(int layer, int position, float[] k, int kOffset, float[] v, int vOffset) {
+        float[] layerKeys = keys[layer];
+        for (int h = 0; h < kvDim / headDim; h++) {
+            int at = Attention.keyOffset(h, position, headDim, keyStride);
+            for (int d = 0; d < headDim; d++) {
+                layerKeys[at + d * Attention.KEY_BLOCK] = k[kOffset + h * headDim + d];
+            }
+        }
+        System.arraycopy(v, vOffset, values[layer], position * kvDim, kvDim);
     }
 }

@@ -140,8 +140,7 @@ public final class Transformer {
             rope.apply(b.q, r * qDim, config.heads(), headDim, positions[r]);
             rope.apply(b.k, r * kvDim, config.kvHeads(), headDim, positions[r]);
             KvCache cache = states[r].cache;
-            System.arraycopy(b.k, r * kvDim, cache.keys[l], positions[r] * kvDim, kvDim);
-            System.arraycopy(b.v, r * kvDim, cache.values[l], positions[r] * kvDim, kvDim);
+            cache.put(l, positions[r], b.k, r * kvDim, b.v, r * kvDim);
             b.rowKeys[r] = cache.keys[l];
             b.rowValues[r] = cache.values[l];
         }

@@ -3,14 +3,16 @@ package dev.nemotron4j.kernels;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@link Attention#attendAll} against the scalar reference: prompt chunks (the block path, with tiles and tasks cut
- * at odd places), single rows of several sequences (batched decode), and head sizes the block path does not take.
+ * {@link Attention#attendAll} against the scalar reference: prompt chunks (tiles and tasks cut at odd places), single
+ * rows of several sequences (batched decode), and head sizes the tiles do not take. The caches hold more positions
+ * than are filled, and NaN past the filled ones: attention must not read them.
  */
 class AttentionTest {
     private final SplittableRandom random = new SplittableRandom(42);
@@ -30,8 +32,15 @@ class AttentionTest {
     }
 
     @Test
-    void headSizesOutsideTheBlockPathMatchTheReference() {
+    void aDecodingRowMatchesTheReference() {
+        check(24, 3, 128, List.of(new Run(700, 1)));
+        check(32, 4, 128, List.of(new Run(33, 1)));
+    }
+
+    @Test
+    void headSizesOutsideTheTilesMatchTheReference() {
         check(4, 2, 24, List.of(new Run(7, 20)));
+        check(4, 2, 24, List.of(new Run(40, 1), new Run(3, 1)));
     }
 
     private record Run(int start, int rows) {
@@ -44,12 +53,25 @@ class AttentionTest {
         List<float[]> keysOfRow = new ArrayList<>();
         List<float[]> valuesOfRow = new ArrayList<>();
         List<Integer> positionOfRow = new ArrayList<>();
+        List<float[]> keyRowsOfRow = new ArrayList<>();
         for (Run run : runs) {
             int length = run.start + run.rows;
-            float[] keys = randoms(length * kvDim);
-            float[] values = randoms(length * kvDim);
+            int capacity = length + 37;
+            float[] keyRows = randoms(length * kvDim);
+            float[] values = randoms(capacity * kvDim);
+            Arrays.fill(values, length * kvDim, values.length, Float.NaN);
+            int stride = Attention.keyStride(capacity);
+            float[] keys = new float[kvDim * stride];
+            Arrays.fill(keys, Float.NaN);
+            for (int j = 0; j < length; j++) {
+                for (int c = 0; c < kvDim; c++) {
+                    keys[Attention.keyOffset(c / headDim, j, headDim, stride) + c % headDim * Attention.KEY_BLOCK] =
+                            keyRows[j * kvDim + c];
+                }
+            }
             for (int r = 0; r < run.rows; r++) {
                 keysOfRow.add(keys);
+                keyRowsOfRow.add(keyRows);
                 valuesOfRow.add(values);
                 positionOfRow.add(run.start + r);
             }
@@ -64,7 +86,7 @@ class AttentionTest {
         for (int r = 0; r < n; r++) {
             for (int h = 0; h < heads; h++) {
                 int offset = r * qDim + h * headDim;
-                Attention.attendScalar(q, offset, keysOfRow.get(r), valuesOfRow.get(r), kvDim, h / group * headDim,
+                Attention.attendScalar(q, offset, keyRowsOfRow.get(r), valuesOfRow.get(r), kvDim, h / group * headDim,
                         positions[r] + 1, headDim, expected, offset);
             }
         }
