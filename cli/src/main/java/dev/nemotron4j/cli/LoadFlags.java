@@ -1,5 +1,6 @@
 package dev.nemotron4j.cli;
 
+import dev.nemotron4j.model.KvCache;
 import dev.nemotron4j.model.LoadOptions;
 import dev.nemotron4j.model.Model;
 import dev.nemotron4j.model.WeightCacheStatus;
@@ -26,8 +27,14 @@ final class LoadFlags {
     @Option(names = "--no-weight-cache", description = "pack or quantize on every load and save nothing")
     boolean noWeightCache;
 
+    @Option(names = "--kv-cache", defaultValue = "f32", description = "how sequences cache keys and values: f32, or "
+            + "f16 in half the memory and with half the reads per decoded token at long contexts (default: "
+            + "${DEFAULT-VALUE})")
+    String kvCache;
+
     LoadOptions options() {
-        LoadOptions options = LoadOptions.quantize(LoadOptions.Quantize.parse(quantize)).withPack(!noPack);
+        LoadOptions options = LoadOptions.quantize(LoadOptions.Quantize.parse(quantize)).withPack(!noPack)
+                .withKvCache(KvCache.Type.parse(kvCache));
         if (noWeightCache) {
             return options;
         }

@@ -89,6 +89,21 @@ class ModelCommandsTest {
     }
 
     @Test
+    void aHalfFloatKvCacheGivesTheGreedyTokensOfTheReference() throws IOException {
+        CliRun run = CliRun.of("generate", "--model", GGUF, "--prompt-tokens", "1,5,9,100,42,7",
+                "--max-tokens", "16", "--temperature", "0", "--kv-cache", "f16", "--json");
+        assertEquals(0, run.code(), run.err());
+        JsonNode r = new ObjectMapper().readTree(run.out());
+        String expected = Files.readString(TINY.resolve("reference/numpy-greedy.txt")).strip();
+        StringBuilder got = new StringBuilder();
+        r.get("tokens").forEach(t -> got.append(got.isEmpty() ? "" : " ").append(t.asInt()));
+        assertEquals(expected, got.toString());
+        CliRun bad = CliRun.of("generate", "--model", GGUF, "--prompt-tokens", "1,5", "--kv-cache", "q8_0");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("unknown KV cache type 'q8_0' (expected f32 or f16)"), bad.err());
+    }
+
+    @Test
     void generateJsonWithPromptTokens() throws IOException {
         CliRun run = CliRun.of("generate", "--model", GGUF, "--prompt-tokens", "1,5,9,100,42,7",
                 "--max-tokens", "16", "--temperature", "0", "--json");

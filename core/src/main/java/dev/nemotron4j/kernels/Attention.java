@@ -1,6 +1,8 @@
 package dev.nemotron4j.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -15,10 +17,21 @@ import java.util.Arrays;
  * each key load feeds four queries, the softmax exponentials are vector ops, and each load of four value vectors feeds
  * the four queries' sixteen sums. A decoding row of Nemotron-Mini's shape (three query heads per kv head) is one
  * tile per kv head. Heads whose size is not a multiple of 4·L attend one query vector at a time ({@link #attend}).
+ *
+ * <p>A cache of half floats ({@link #attendAllHalf}) takes half the memory and half the reads: a tile converts each key
+ * block, and the value rows of each block of positions, to floats in L1 as it reaches them, then runs the same code.
  */
 public final class Attention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    /** Half floats, as many as a float vector has bytes over two: one score step of a key block. */
+    private static final VectorSpecies<Short> HALVES = VectorSpecies.of(short.class, F.vectorShape());
+    /**
+     * The bits of a half held in the high 16 bits of a lane, shifted right by 3, masked with this, read as a float,
+     * give its value times 2⁻¹¹² (the F16 weights' conversion); {@link #HALF_REBIAS} takes the factor back.
+     */
+    private static final int HALF_MASK = 0x8FFFE000;
+    private static final float HALF_REBIAS = 0x1p112f;
     /** Query vectors per block tile, and the positions of one score step (two vectors). */
     private static final int QUERIES = 4;
     private static final int POSITIONS = 2 * L;
@@ -50,6 +63,28 @@ public final class Attention {
     }
 
     /**
+     * Slot of item i of a run of {@link #KEY_BLOCK} half floats: the first half of the run in the even slots, the
+     * second in the odd ones, so that a 32-bit lane holds items i and i + KEY_BLOCK/2 and both convert in place.
+     */
+    public static int halfLane(int i) {
+        return i < KEY_BLOCK / 2 ? 2 * i : 2 * (i - KEY_BLOCK / 2) + 1;
+    }
+
+    /** {@link #keyOffset} for a cache of half floats: the positions of a block in {@link #halfLane} order. */
+    public static int halfKeyOffset(int kvHead, int position, int headDim, int keyStride) {
+        return keyOffset(kvHead, position - position % KEY_BLOCK, headDim, keyStride) + halfLane(position % KEY_BLOCK);
+    }
+
+    /**
+     * Where dimension c of a value row of half floats lies in the row: each whole run of {@link #KEY_BLOCK}
+     * dimensions in {@link #halfLane} order, a shorter last run as it is.
+     */
+    public static int halfValueIndex(int c, int kvDim) {
+        int run = c - c % KEY_BLOCK;
+        return run + KEY_BLOCK <= kvDim ? run + halfLane(c % KEY_BLOCK) : c;
+    }
+
+    /**
      * Attention of {@code n} query rows with {@code heads} query heads each. Row r attends to positions
      * [0, positions[r]] of its own sequence's cache: {@code keys[r]} as {@link #keyOffset} lays them out, for
      * {@code keys[r].length / kvDim} positions, and {@code values[r]} [position][kvDim]; query head h uses kv head
@@ -58,20 +93,40 @@ public final class Attention {
     public static void attendAll(float[] q, float[][] keys, float[][] values, int[] positions, int kvDim, int heads,
                                  int group, int headDim, int n, float[] out) {
         Heads job = JOB.get();
-        job.q = q;
         job.keys = keys;
         job.values = values;
+        attendRows(job, keys, q, positions, kvDim, heads, group, headDim, n, out);
+    }
+
+    /**
+     * {@link #attendAll} over caches of half floats (the bits {@link Float#floatToFloat16} writes): keys where
+     * {@link #halfKeyOffset} puts them, values as rows ordered by {@link #halfValueIndex}.
+     */
+    public static void attendAllHalf(float[] q, short[][] keys, short[][] values, int[] positions, int kvDim,
+                                     int heads, int group, int headDim, int n, float[] out) {
+        Heads job = JOB.get();
+        job.halfKeys = keys;
+        job.halfValues = values;
+        attendRows(job, keys, q, positions, kvDim, heads, group, headDim, n, out);
+    }
+
+    /** Runs the job whose cache arrays are set; {@code sequences} holds row r's keys, to tell runs apart. */
+    private static void attendRows(Heads job, Object[] sequences, float[] q, int[] positions, int kvDim, int heads,
+                                   int group, int headDim, int n, float[] out) {
+        job.q = q;
         job.positions = positions;
         job.kvDim = kvDim;
         job.group = group;
         job.headDim = headDim;
         job.qDim = heads * headDim;
         job.out = out;
-        job.split(n, heads / group);
+        job.split(sequences, n, heads / group);
         Parallel.forRange(job.tasks, 1, job);
         job.q = null;
         job.keys = null;
         job.values = null;
+        job.halfKeys = null;
+        job.halfValues = null;
         job.positions = null;
         job.out = null;
     }
@@ -79,8 +134,11 @@ public final class Attention {
     /** The rows cut into runs (consecutive positions of one sequence) and the runs into tasks of one kv head each. */
     private static final class Heads implements Parallel.RangeBody {
         float[] q;
+        /** The rows' caches: floats, or half floats (then keys and values are null). */
         float[][] keys;
         float[][] values;
+        short[][] halfKeys;
+        short[][] halfValues;
         int[] positions;
         int kvDim;
         int group;
@@ -93,11 +151,11 @@ public final class Attention {
         int[] taskTo = new int[0];
         int[] taskHead = new int[0];
 
-        void split(int n, int kvHeads) {
+        void split(Object[] sequences, int n, int kvHeads) {
             tasks = 0;
             for (int r = 0; r < n; ) {
                 int end = r + 1;
-                while (end < n && keys[end] == keys[r] && positions[end] == positions[end - 1] + 1) {
+                while (end < n && sequences[end] == sequences[r] && positions[end] == positions[end - 1] + 1) {
                     end++;
                 }
                 for (int from = r; from < end; from += ROWS_PER_TASK) {
@@ -137,8 +195,13 @@ public final class Attention {
                     float[] scores = s.scores(keyStride(positions[r] + 1))[0];
                     for (int h = g * group; h < (g + 1) * group; h++) {
                         int qOffset = r * qDim + h * headDim;
-                        attend(q, qOffset, keys[r], values[r], kvDim, g * headDim, positions[r] + 1, headDim,
-                                scores, out, qOffset);
+                        if (halfKeys != null) {
+                            attendHalf(q, qOffset, halfKeys[r], halfValues[r], kvDim, g * headDim,
+                                    positions[r] + 1, headDim, scores, out, qOffset);
+                        } else {
+                            attend(q, qOffset, keys[r], values[r], kvDim, g * headDim, positions[r] + 1, headDim,
+                                    scores, out, qOffset);
+                        }
                     }
                 }
             }
@@ -152,6 +215,18 @@ public final class Attention {
         final float[] sums = new float[QUERIES];
         final int[] qOffsets = new int[QUERIES];
         final int[] ends = new int[QUERIES];
+        /** A key block of a half-float cache as floats, [dimension][position in block]. */
+        float[] keyBlock = new float[0];
+        /** 4·L dimensions of the value rows of a block of positions of a half-float cache, as floats. */
+        final float[] valueBlock = new float[KEY_BLOCK * 4 * L];
+
+        /** {@link #keyBlock}, of at least a block of positions for every dimension. */
+        float[] keyBlock(int headDim) {
+            if (keyBlock.length < KEY_BLOCK * headDim) {
+                keyBlock = new float[KEY_BLOCK * headDim];
+            }
+            return keyBlock;
+        }
 
         /** The score rows, each of at least {@code positions} floats. */
         float[][] scores(int positions) {
@@ -171,8 +246,9 @@ public final class Attention {
     private static void block(Heads job, Scratch s, int from, int to, int g) {
         int headDim = job.headDim;
         int kvOffset = g * headDim;
-        float[] keys = job.keys[from];
-        int keyStride = keys.length / job.kvDim;
+        short[] halfKeys = job.halfKeys != null ? job.halfKeys[from] : null;
+        float[] keys = halfKeys != null ? s.keyBlock(headDim) : job.keys[from];
+        int keyStride = (halfKeys != null ? halfKeys.length : keys.length) / job.kvDim;
         float[][] scores = s.scores(keyStride(job.positions[to - 1] + 1));
         float scale = (float) (1.0 / Math.sqrt(headDim));
         int vectors = (to - from) * job.group;
@@ -188,12 +264,19 @@ public final class Attention {
             }
             int tileEnd = ends[QUERIES - 1];
             for (int j = 0; j < tileEnd; j += POSITIONS) {
-                scores(job.q, qOffsets, keys, keyOffset(g, j, headDim, keyStride), headDim, scale, scores, j);
+                int at = keyOffset(g, j, headDim, keyStride);
+                if (halfKeys != null) {
+                    toFloats(halfKeys, at, headDim, keys);
+                    at = 0;
+                }
+                scores(job.q, qOffsets, keys, at, headDim, scale, scores, j);
             }
             for (int i = 0; i < count; i++) {
                 s.sums[i] = softmax(scores[i], ends[i]);
             }
-            values(scores, s.sums, count, ends, job.values[from], job.kvDim, kvOffset, headDim, job.out, qOffsets);
+            values(scores, s.sums, count, ends, job.values != null ? job.values[from] : null,
+                    job.halfValues != null ? job.halfValues[from] : null, s.valueBlock, job.kvDim, kvOffset, headDim,
+                    job.out, qOffsets);
         }
     }
 
@@ -264,10 +347,12 @@ public final class Attention {
     /**
      * out_i = Σ_j p_i[j] · v_j / sums[i] for the first {@code count} query vectors, j below each one's end: four
      * vectors of a value row at a time (a quarter of it with AVX-512 and a head of 128), each load feeding the four
-     * query vectors.
+     * query vectors. The rows are read from {@code values}, or, a block of positions at a time, converted from
+     * {@code halfValues} into {@code valueBlock}.
      */
-    private static void values(float[][] p, float[] sums, int count, int[] ends, float[] values, int kvDim,
-                               int kvOffset, int headDim, float[] out, int[] qOffsets) {
+    private static void values(float[][] p, float[] sums, int count, int[] ends, float[] values, short[] halfValues,
+                               float[] valueBlock, int kvDim, int kvOffset, int headDim, float[] out,
+                               int[] qOffsets) {
         float[] p0 = p[0];
         float[] p1 = p[1];
         float[] p2 = p[2];
@@ -279,31 +364,43 @@ public final class Attention {
         for (int d = 0; d < headDim; d += 4 * L) {
             FloatVector o00 = FloatVector.zero(F), o01 = o00, o02 = o00, o03 = o00, o10 = o00, o11 = o00, o12 = o00,
                     o13 = o00, o20 = o00, o21 = o00, o22 = o00, o23 = o00, o30 = o00, o31 = o00, o32 = o00, o33 = o00;
-            for (int j = 0, v = kvOffset + d; j < end; j++, v += kvDim) {
-                FloatVector x0 = FloatVector.fromArray(F, values, v);
-                FloatVector x1 = FloatVector.fromArray(F, values, v + L);
-                FloatVector x2 = FloatVector.fromArray(F, values, v + 2 * L);
-                FloatVector x3 = FloatVector.fromArray(F, values, v + 3 * L);
-                FloatVector w = FloatVector.broadcast(F, p0[j]);
-                o00 = x0.fma(w, o00);
-                o01 = x1.fma(w, o01);
-                o02 = x2.fma(w, o02);
-                o03 = x3.fma(w, o03);
-                w = FloatVector.broadcast(F, p1[j]);
-                o10 = x0.fma(w, o10);
-                o11 = x1.fma(w, o11);
-                o12 = x2.fma(w, o12);
-                o13 = x3.fma(w, o13);
-                w = FloatVector.broadcast(F, p2[j]);
-                o20 = x0.fma(w, o20);
-                o21 = x1.fma(w, o21);
-                o22 = x2.fma(w, o22);
-                o23 = x3.fma(w, o23);
-                w = FloatVector.broadcast(F, p3[j]);
-                o30 = x0.fma(w, o30);
-                o31 = x1.fma(w, o31);
-                o32 = x2.fma(w, o32);
-                o33 = x3.fma(w, o33);
+            for (int j0 = 0; j0 < end; j0 += KEY_BLOCK) {
+                int j1 = Math.min(end, j0 + KEY_BLOCK);
+                float[] rows = values;
+                int v = j0 * kvDim + kvOffset + d;
+                int stride = kvDim;
+                if (halfValues != null) {
+                    toFloats(halfValues, kvDim, kvOffset + d, j0, j1, valueBlock);
+                    rows = valueBlock;
+                    v = 0;
+                    stride = 4 * L;
+                }
+                for (int j = j0; j < j1; j++, v += stride) {
+                    FloatVector x0 = FloatVector.fromArray(F, rows, v);
+                    FloatVector x1 = FloatVector.fromArray(F, rows, v + L);
+                    FloatVector x2 = FloatVector.fromArray(F, rows, v + 2 * L);
+                    FloatVector x3 = FloatVector.fromArray(F, rows, v + 3 * L);
+                    FloatVector w = FloatVector.broadcast(F, p0[j]);
+                    o00 = x0.fma(w, o00);
+                    o01 = x1.fma(w, o01);
+                    o02 = x2.fma(w, o02);
+                    o03 = x3.fma(w, o03);
+                    w = FloatVector.broadcast(F, p1[j]);
+                    o10 = x0.fma(w, o10);
+                    o11 = x1.fma(w, o11);
+                    o12 = x2.fma(w, o12);
+                    o13 = x3.fma(w, o13);
+                    w = FloatVector.broadcast(F, p2[j]);
+                    o20 = x0.fma(w, o20);
+                    o21 = x1.fma(w, o21);
+                    o22 = x2.fma(w, o22);
+                    o23 = x3.fma(w, o23);
+                    w = FloatVector.broadcast(F, p3[j]);
+                    o30 = x0.fma(w, o30);
+                    o31 = x1.fma(w, o31);
+                    o32 = x2.fma(w, o32);
+                    o33 = x3.fma(w, o33);
+                }
             }
             // Vectors passed to a helper would be boxed: the stores are written out.
             int o = qOffsets[0] + d;
@@ -361,6 +458,62 @@ public final class Attention {
         for (int j = 0; j < positions; j++) {
             axpy(scores[j] * inv, values, j * kvDim + kvOffset, out, outOffset, headDim);
         }
+    }
+
+    /**
+     * {@link #attend} over a half-float cache, a value at a time: for the head sizes the tiles do not take (small test
+     * models), where speed does not matter.
+     */
+    static void attendHalf(float[] q, int qOffset, short[] keys, short[] values, int kvDim, int kvOffset,
+                           int positions, int headDim, float[] scores, float[] out, int outOffset) {
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        int keyStride = keys.length / kvDim;
+        for (int j = 0; j < positions; j++) {
+            int at = halfKeyOffset(kvOffset / headDim, j, headDim, keyStride);
+            float sum = 0f;
+            for (int d = 0; d < headDim; d++) {
+                sum += q[qOffset + d] * Float.float16ToFloat(keys[at + d * KEY_BLOCK]);
+            }
+            scores[j] = scale * sum;
+        }
+        float inv = 1f / softmax(scores, positions);
+        Arrays.fill(out, outOffset, outOffset + headDim, 0f);
+        for (int j = 0; j < positions; j++) {
+            float w = scores[j] * inv;
+            for (int d = 0; d < headDim; d++) {
+                out[outOffset + d] += w * Float.float16ToFloat(values[j * kvDim + halfValueIndex(kvOffset + d, kvDim)]);
+            }
+        }
+    }
+
+    /**
+     * The key block of a half-float cache at {@code at} as floats, [dimension][position in block]: per dimension one
+     * load of the block's halves, whose 32-bit lanes ({@link #halfLane}) give its first and second L positions.
+     */
+    private static void toFloats(short[] halves, int at, int headDim, float[] out) {
+        for (int d = 0; d < headDim; d++) {
+            IntVector pairs = ShortVector.fromArray(HALVES, halves, at + d * KEY_BLOCK).reinterpretAsInts();
+            halfFloats(pairs.lanewise(VectorOperators.LSHL, 16)).intoArray(out, d * KEY_BLOCK);
+            halfFloats(pairs).intoArray(out, d * KEY_BLOCK + L);
+        }
+    }
+
+    /** Dimensions [c0, c0 + 4·L) of the value rows [j0, j1) of a half-float cache as floats, 4·L per row. */
+    private static void toFloats(short[] halves, int kvDim, int c0, int j0, int j1, float[] out) {
+        for (int j = j0, o = 0; j < j1; j++, o += 4 * L) {
+            int row = j * kvDim + c0;
+            IntVector first = ShortVector.fromArray(HALVES, halves, row).reinterpretAsInts();
+            IntVector second = ShortVector.fromArray(HALVES, halves, row + KEY_BLOCK).reinterpretAsInts();
+            halfFloats(first.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o);
+            halfFloats(first).intoArray(out, o + L);
+            halfFloats(second.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o + 2 * L);
+            halfFloats(second).intoArray(out, o + 3 * L);
+        }
+    }
+
+    /** The halves in the high 16 bits of the lanes as floats (finite halves; subnormal ones exactly). */
+    private static FloatVector halfFloats(IntVector high) {
+        return high.lanewise(VectorOperators.ASHR, 3).and(HALF_MASK).reinterpretAsFloats().mul(HALF_REBIAS);
     }
 
     /**

@@ -20,6 +20,8 @@ public final class ForwardBuffers {
     int[] positions;      // [n] the position of each row in its sequence
     float[][] rowKeys;    // [n] the key cache of each row's sequence, for the current layer
     float[][] rowValues;  // [n] likewise the value cache
+    short[][] rowHalfKeys;    // [n] the same for caches of half floats
+    short[][] rowHalfValues;
 
     public ForwardBuffers(ModelConfig config) {
         this.config = config;
@@ -45,6 +47,8 @@ public final class ForwardBuffers {
             positions = new int[n];
             rowKeys = new float[n][];
             rowValues = new float[n][];
+            rowHalfKeys = new short[n][];
+            rowHalfValues = new short[n][];
         }
         long logitsSize = (long) logitRows * config.vocabSize();
         if (logits == null || logits.length < logitsSize) {

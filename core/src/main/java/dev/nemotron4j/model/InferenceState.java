@@ -13,13 +13,13 @@ public final class InferenceState {
     private final int[] tokens; // the token at each cached position
     private InferenceState[] selfRows = {this}; // this state once per row of its own forward calls
 
-    public InferenceState(ModelConfig config, int contextCapacity) {
+    public InferenceState(ModelConfig config, int contextCapacity, KvCache.Type kvCache) {
         if (contextCapacity <= 0 || contextCapacity > config.contextLength()) {
             throw new IllegalArgumentException("context capacity " + contextCapacity + " must be in [1, "
                     + config.contextLength() + "]");
         }
         this.config = config;
-        this.cache = new KvCache(config, contextCapacity);
+        this.cache = new KvCache(config, contextCapacity, kvCache);
         this.buffers = new ForwardBuffers(config);
         this.tokens = new int[contextCapacity];
     }

@@ -6,7 +6,8 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 /**
- * How {@link Model#load(java.nio.file.Path, LoadOptions)} prepares the weights.
+ * How {@link Model#load(java.nio.file.Path, LoadOptions)} prepares the weights, and how its sequences cache keys and
+ * values.
  *
  * @param quantize the format float (F32/F16/BF16) matrices are quantized to while loading; quantized files and the
  *                 norm vectors are left as they are
@@ -14,9 +15,10 @@ import java.util.Locale;
  *                    ({@link dev.nemotron4j.tensor.PackedTensor}); off, they are used straight from the mapped file
  * @param weightCache a directory where the matrices quantized or packed on load are saved, one file per model and
  *                    options, for later loads to map instead of making them again; null for none
+ * @param kvCache     how the KV cache of every sequence stores keys and values: f32, or f16 in half the memory
  */
-public record LoadOptions(Quantize quantize, boolean pack, Path weightCache) {
-    public static final LoadOptions DEFAULT = new LoadOptions(Quantize.NONE, true, null);
+public record LoadOptions(Quantize quantize, boolean pack, Path weightCache, KvCache.Type kvCache) {
+    public static final LoadOptions DEFAULT = new LoadOptions(Quantize.NONE, true, null, KvCache.Type.F32);
 
     public enum Quantize {
         NONE, Q8_0, Q4_0;
@@ -32,21 +34,25 @@ public record LoadOptions(Quantize quantize, boolean pack, Path weightCache) {
     }
 
     public LoadOptions {
-        if (quantize == null) {
-            throw new IllegalArgumentException("quantize must not be null");
+        if (quantize == null || kvCache == null) {
+            throw new IllegalArgumentException("quantize and kvCache must not be null");
         }
     }
 
     public static LoadOptions quantize(Quantize quantize) {
-        return new LoadOptions(quantize, true, null);
+        return new LoadOptions(quantize, true, null, KvCache.Type.F32);
     }
 
     public LoadOptions withPack(boolean pack) {
-        return new LoadOptions(quantize, pack, weightCache);
+        return new LoadOptions(quantize, pack, weightCache, kvCache);
     }
 
     public LoadOptions withWeightCache(Path dir) {
-        return new LoadOptions(quantize, pack, dir);
+        return new LoadOptions(quantize, pack, dir, kvCache);
+    }
+
+    public LoadOptions withKvCache(KvCache.Type type) {
+        return new LoadOptions(quantize, pack, weightCache, type);
     }
 
     /** {@code $XDG_CACHE_HOME/nemotron4j/weights}, or {@code ~/.cache/nemotron4j/weights}. */

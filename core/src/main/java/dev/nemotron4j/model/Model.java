@@ -34,7 +34,7 @@ public final class Model implements AutoCloseable {
         this.cache = WeightCache.open(path, file, options, arena);
         try {
             this.transformer = new Transformer(config,
-                    WeightLoader.load(file, config, architecture, names, options, cache, arena));
+                    WeightLoader.load(file, config, architecture, names, options, cache, arena), options.kvCache());
             cache.finish();
         } catch (RuntimeException e) {
             cache.close();

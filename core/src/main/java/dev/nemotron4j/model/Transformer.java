@@ -26,10 +26,12 @@ public final class Transformer {
     private final ModelConfig config;
     private final Weights weights;
     private final Rope rope;
+    private final KvCache.Type kvCache;
 
-    public Transformer(ModelConfig config, Weights weights) {
+    public Transformer(ModelConfig config, Weights weights, KvCache.Type kvCache) {
         this.config = config;
         this.weights = weights;
+        this.kvCache = kvCache;
         this.rope = new Rope(config.ropeDims(), config.ropePairing(), config.ropeTheta(), config.contextLength());
     }
 
@@ -50,7 +52,7 @@ public final class Transformer {
     static final int PROMPT_CHUNK = 256;
 
     public InferenceState newState(int contextCapacity) {
-        return new InferenceState(config, contextCapacity);
+        return new InferenceState(config, contextCapacity, kvCache);
     }
 
     /**
@@ -139,13 +141,23 @@ public final class Transformer {
         for (int r = 0; r < n; r++) {
             rope.apply(b.q, r * qDim, config.heads(), headDim, positions[r]);
             rope.apply(b.k, r * kvDim, config.kvHeads(), headDim, positions[r]);
-            KvCache cache = states[r].cache;
+            KvCache cache = states[r].cache; // of this model's cache type (validate)
             cache.put(l, positions[r], b.k, r * kvDim, b.v, r * kvDim);
-            b.rowKeys[r] = cache.keys[l];
-            b.rowValues[r] = cache.values[l];
+            if (kvCache == KvCache.Type.F16) {
+                b.rowHalfKeys[r] = cache.halfKeys[l];
+                b.rowHalfValues[r] = cache.halfValues[l];
+            } else {
+                b.rowKeys[r] = cache.keys[l];
+                b.rowValues[r] = cache.values[l];
+            }
         }
-        Attention.attendAll(b.q, b.rowKeys, b.rowValues, positions, kvDim, config.heads(), config.groupSize(),
-                headDim, n, b.att);
+        if (kvCache == KvCache.Type.F16) {
+            Attention.attendAllHalf(b.q, b.rowHalfKeys, b.rowHalfValues, positions, kvDim, config.heads(),
+                    config.groupSize(), headDim, n, b.att);
+        } else {
+            Attention.attendAll(b.q, b.rowKeys, b.rowValues, positions, kvDim, config.heads(), config.groupSize(),
+                    headDim, n, b.att);
+        }
         Matmul.matmul(layer.wo(), b.att, n, b.proj);
         addInPlace(b.x, b.proj, n * dim);
     }
@@ -188,6 +200,10 @@ public final class Transformer {
     public void validate(InferenceState state, int[] tokens) {
         if (state.config != config) {
             throw new IllegalArgumentException("state was made for another model");
+        }
+        if (state.cache.type() != kvCache) {
+            throw new IllegalArgumentException("state has an " + state.cache.type() + " KV cache, this model makes "
+                    + kvCache + " ones");
         }
         if (tokens.length == 0) {
             throw new InvalidInputException("no tokens to evaluate");

@@ -11,10 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link Attention#attendAll} against the scalar reference: prompt chunks (tiles and tasks cut at odd places), single
- * rows of several sequences (batched decode), and head sizes the tiles do not take. The caches hold more positions
- * than are filled, and NaN past the filled ones: attention must not read them.
+ * rows of several sequences (batched decode), and head sizes the tiles do not take; each on a float cache and on a
+ * half-float one ({@link Attention#attendAllHalf}). The caches hold more positions than are filled, and poison past the
+ * filled ones: attention must not read them.
  */
 class AttentionTest {
+    /** 65504: read by mistake, it would show in any sum. */
+    private static final short LARGEST_HALF = 0x7BFF;
     private final SplittableRandom random = new SplittableRandom(42);
 
     @Test
@@ -46,61 +49,99 @@ class AttentionTest {
     private record Run(int start, int rows) {
     }
 
-    /** Each run is its own sequence: rows at positions start … start + rows − 1, keys filled up to there. */
+    /** {@link #check(int, int, int, List, boolean)} on a float cache, then on a half-float one. */
     private void check(int heads, int group, int headDim, List<Run> runs) {
+        check(heads, group, headDim, runs, false);
+        check(heads, group, headDim, runs, true);
+    }
+
+    /**
+     * Each run is its own sequence: rows at positions start … start + rows − 1, keys filled up to there. A half-float
+     * cache holds the keys and values rounded to halves, and so does the reference; its unfilled places hold the
+     * largest half, where a float cache holds NaN.
+     */
+    private void check(int heads, int group, int headDim, List<Run> runs, boolean half) {
         int kvDim = heads / group * headDim;
         int qDim = heads * headDim;
         List<float[]> keysOfRow = new ArrayList<>();
         List<float[]> valuesOfRow = new ArrayList<>();
-        List<Integer> positionOfRow = new ArrayList<>();
+        List<short[]> halfKeysOfRow = new ArrayList<>();
+        List<short[]> halfValuesOfRow = new ArrayList<>();
         List<float[]> keyRowsOfRow = new ArrayList<>();
+        List<float[]> valueRowsOfRow = new ArrayList<>();
+        List<Integer> positionOfRow = new ArrayList<>();
         for (Run run : runs) {
             int length = run.start + run.rows;
             int capacity = length + 37;
-            float[] keyRows = randoms(length * kvDim);
-            float[] values = randoms(capacity * kvDim);
-            Arrays.fill(values, length * kvDim, values.length, Float.NaN);
+            float[] keyRows = randoms(length * kvDim, half);
+            float[] valueRows = randoms(length * kvDim, half);
             int stride = Attention.keyStride(capacity);
             float[] keys = new float[kvDim * stride];
+            float[] values = new float[capacity * kvDim];
+            short[] halfKeys = new short[kvDim * stride];
+            short[] halfValues = new short[capacity * kvDim];
             Arrays.fill(keys, Float.NaN);
+            Arrays.fill(values, Float.NaN);
+            Arrays.fill(halfKeys, LARGEST_HALF);
+            Arrays.fill(halfValues, LARGEST_HALF);
             for (int j = 0; j < length; j++) {
                 for (int c = 0; c < kvDim; c++) {
-                    keys[Attention.keyOffset(c / headDim, j, headDim, stride) + c % headDim * Attention.KEY_BLOCK] =
-                            keyRows[j * kvDim + c];
+                    int d = c % headDim * Attention.KEY_BLOCK;
+                    float key = keyRows[j * kvDim + c];
+                    float value = valueRows[j * kvDim + c];
+                    keys[Attention.keyOffset(c / headDim, j, headDim, stride) + d] = key;
+                    values[j * kvDim + c] = value;
+                    halfKeys[Attention.halfKeyOffset(c / headDim, j, headDim, stride) + d] = Float.floatToFloat16(key);
+                    halfValues[j * kvDim + Attention.halfValueIndex(c, kvDim)] = Float.floatToFloat16(value);
                 }
             }
             for (int r = 0; r < run.rows; r++) {
                 keysOfRow.add(keys);
-                keyRowsOfRow.add(keyRows);
                 valuesOfRow.add(values);
+                halfKeysOfRow.add(halfKeys);
+                halfValuesOfRow.add(halfValues);
+                keyRowsOfRow.add(keyRows);
+                valueRowsOfRow.add(valueRows);
                 positionOfRow.add(run.start + r);
             }
         }
         int n = keysOfRow.size();
-        float[] q = randoms(n * qDim);
+        float[] q = randoms(n * qDim, false);
         int[] positions = positionOfRow.stream().mapToInt(Integer::intValue).toArray();
         float[] out = new float[n * qDim];
-        Attention.attendAll(q, keysOfRow.toArray(float[][]::new), valuesOfRow.toArray(float[][]::new), positions,
-                kvDim, heads, group, headDim, n, out);
+        if (half) {
+            Attention.attendAllHalf(q, halfKeysOfRow.toArray(short[][]::new), halfValuesOfRow.toArray(short[][]::new),
+                    positions, kvDim, heads, group, headDim, n, out);
+        } else {
+            Attention.attendAll(q, keysOfRow.toArray(float[][]::new), valuesOfRow.toArray(float[][]::new), positions,
+                    kvDim, heads, group, headDim, n, out);
+        }
         float[] expected = new float[n * qDim];
         for (int r = 0; r < n; r++) {
             for (int h = 0; h < heads; h++) {
                 int offset = r * qDim + h * headDim;
-                Attention.attendScalar(q, offset, keyRowsOfRow.get(r), valuesOfRow.get(r), kvDim, h / group * headDim,
-                        positions[r] + 1, headDim, expected, offset);
+                Attention.attendScalar(q, offset, keyRowsOfRow.get(r), valueRowsOfRow.get(r), kvDim,
+                        h / group * headDim, positions[r] + 1, headDim, expected, offset);
             }
         }
         for (int i = 0; i < out.length; i++) {
             assertTrue(Math.abs(out[i] - expected[i]) <= 2e-5f * (1 + Math.abs(expected[i])),
-                    "element " + i + " (row " + i / qDim + "): " + out[i] + " vs " + expected[i]);
+                    (half ? "half" : "float") + " cache, element " + i + " (row " + i / qDim + "): " + out[i]
+                            + " vs " + expected[i]);
         }
     }
 
-    /** Values like a model's queries and keys: scores of a few units, so the softmax is neither flat nor one-hot. */
-    private float[] randoms(int count) {
+    /**
+     * Values like a model's queries and keys: scores of a few units, so the softmax is neither flat nor one-hot;
+     * rounded to halves if {@code half}.
+     */
+    private float[] randoms(int count, boolean half) {
         float[] v = new float[count];
         for (int i = 0; i < count; i++) {
             v[i] = (float) (random.nextGaussian() * 0.3);
+            if (half) {
+                v[i] = Float.float16ToFloat(Float.floatToFloat16(v[i]));
+            }
         }
         return v;
     }
