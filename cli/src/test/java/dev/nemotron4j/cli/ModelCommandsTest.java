@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -67,6 +68,21 @@ class ModelCommandsTest {
         }
     }
 
+    /** Greedy generation's JSON from the reference prompt, after checking its tokens against the reference's. */
+    private static JsonNode greedyJson(String... options) throws IOException {
+        List<String> args = new ArrayList<>(List.of("generate", "--model", GGUF, "--prompt-tokens",
+                "1,5,9,100,42,7", "--max-tokens", "16", "--temperature", "0", "--json"));
+        args.addAll(List.of(options));
+        CliRun run = CliRun.of(args.toArray(String[]::new));
+        assertEquals(0, run.code(), run.err());
+        JsonNode r = new ObjectMapper().readTree(run.out());
+        String expected = Files.readString(TINY.resolve("reference/numpy-greedy.txt")).strip();
+        StringBuilder got = new StringBuilder();
+        r.get("tokens").forEach(t -> got.append(got.isEmpty() ? "" : " ").append(t.asInt()));
+        assertEquals(expected, got.toString());
+        return r;
+    }
+
     @Test
     void benchAtADepthReportsBothSpeeds() throws IOException {
         CliRun run = CliRun.of("bench", "--model", GGUF, "--pp", "8", "--tg", "4", "--depth", "20", "--reps", "1",
@@ -90,14 +106,7 @@ class ModelCommandsTest {
 
     @Test
     void aHalfFloatKvCacheGivesTheGreedyTokensOfTheReference() throws IOException {
-        CliRun run = CliRun.of("generate", "--model", GGUF, "--prompt-tokens", "1,5,9,100,42,7",
-                "--max-tokens", "16", "--temperature", "0", "--kv-cache", "f16", "--json");
-        assertEquals(0, run.code(), run.err());
-        JsonNode r = new ObjectMapper().readTree(run.out());
-        String expected = Files.readString(TINY.resolve("reference/numpy-greedy.txt")).strip();
-        StringBuilder got = new StringBuilder();
-        r.get("tokens").forEach(t -> got.append(got.isEmpty() ? "" : " ").append(t.asInt()));
-        assertEquals(expected, got.toString());
+        greedyJson("--kv-cache", "f16");
         CliRun bad = CliRun.of("generate", "--model", GGUF, "--prompt-tokens", "1,5", "--kv-cache", "q8_0");
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("unknown KV cache type 'q8_0' (expected f32 or f16)"), bad.err());
@@ -105,14 +114,7 @@ class ModelCommandsTest {
 
     @Test
     void generateJsonWithPromptTokens() throws IOException {
-        CliRun run = CliRun.of("generate", "--model", GGUF, "--prompt-tokens", "1,5,9,100,42,7",
-                "--max-tokens", "16", "--temperature", "0", "--json");
-        assertEquals(0, run.code(), run.err());
-        JsonNode r = new ObjectMapper().readTree(run.out());
-        String expected = Files.readString(TINY.resolve("reference/numpy-greedy.txt")).strip();
-        StringBuilder got = new StringBuilder();
-        r.get("tokens").forEach(t -> got.append(got.isEmpty() ? "" : " ").append(t.asInt()));
-        assertEquals(expected, got.toString());
+        JsonNode r = greedyJson();
         assertEquals("length", r.get("finish_reason").asText());
         assertEquals(6, r.get("prompt_tokens").asInt());
         assertEquals(16, r.get("generated_tokens").asInt());

@@ -2,9 +2,6 @@ package dev.nemotron4j.model;
 
 import dev.nemotron4j.Golden;
 import dev.nemotron4j.InvalidInputException;
-import dev.nemotron4j.model.synth.SynthShape;
-import dev.nemotron4j.model.synth.SynthType;
-import dev.nemotron4j.model.synth.SyntheticModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -50,10 +47,7 @@ class KvCacheTypeTest {
 
     @Test
     void tilesOfAHalfCacheMatchAFloatCache() {
-        Path file = dir.resolve("heads64.gguf");
-        SynthShape shape = new SynthShape("kv-test", "nemotron", "kv cache test", 256, 512, 2, 4, 2, 64, 32, 512,
-                1024, 1e-5f, 10000f, 2, 3, 1, 0);
-        new SyntheticModel(shape, SynthType.F32, 7).write(file, (done, total) -> { });
+        Path file = PromptChunkTest.heads64(dir.resolve("heads64.gguf"), 7);
         int[] prompt = new int[Transformer.PROMPT_CHUNK + 40];
         for (int i = 0; i < prompt.length; i++) {
             prompt[i] = 4 + (i * 37) % 400;

@@ -21,12 +21,17 @@ class PromptChunkTest {
     @TempDir
     Path dir;
 
+    /** A small f32 model of nemotron's architecture with heads of 64, written to {@code file}. */
+    static Path heads64(Path file, int seed) {
+        SynthShape shape = new SynthShape("heads-64", "nemotron", "heads of 64", 256, 512, 2, 4, 2, 64, 32, 512,
+                1024, 1e-5f, 10000f, 2, 3, 1, 0);
+        new SyntheticModel(shape, SynthType.F32, seed).write(file, (done, total) -> { });
+        return file;
+    }
+
     @Test
     void chunkedPromptGivesTheLogitsOfOnePass() {
-        Path file = dir.resolve("tiny.gguf");
-        SynthShape shape = new SynthShape("chunk-test", "nemotron", "chunk test", 256, 512, 2, 4, 2, 64, 32, 512,
-                1024, 1e-5f, 10000f, 2, 3, 1, 0);
-        new SyntheticModel(shape, SynthType.F32, 5).write(file, (done, total) -> { });
+        Path file = heads64(dir.resolve("tiny.gguf"), 5);
         int[] prompt = new int[Transformer.PROMPT_CHUNK + 72];
         for (int i = 0; i < prompt.length; i++) {
             prompt[i] = 4 + (i * 31) % 400;
