@@ -32,9 +32,10 @@ public final class Attention {
      */
     private static final int HALF_MASK = 0x8FFFE000;
     private static final float HALF_REBIAS = 0x1p112f;
-    /** Query vectors per block tile, and the positions of one score step (two vectors). */
+    /** Query vectors per tile. */
     private static final int QUERIES = 4;
-    private static final int POSITIONS = 2 * L;
+    /** Positions per block of the cached keys: one score step, two vectors. */
+    public static final int KEY_BLOCK = 2 * L;
     /** Rows of a run per task. */
     private static final int ROWS_PER_TASK = 64;
     /** One reusable job per calling thread, so attention allocates nothing once grown. */
@@ -44,9 +45,6 @@ public final class Attention {
 
     private Attention() {
     }
-
-    /** Positions per block of the cached keys: one score step. */
-    public static final int KEY_BLOCK = POSITIONS;
 
     /** Positions a cache of {@code capacity} holds keys for (whole blocks): its keys take kvDim times this. */
     public static int keyStride(int capacity) {
@@ -263,7 +261,7 @@ public final class Attention {
                 ends[i] = job.positions[row] + 1;
             }
             int tileEnd = ends[QUERIES - 1];
-            for (int j = 0; j < tileEnd; j += POSITIONS) {
+            for (int j = 0; j < tileEnd; j += KEY_BLOCK) {
                 int at = keyOffset(g, j, headDim, keyStride);
                 if (halfKeys != null) {
                     toFloats(halfKeys, at, headDim, keys);
@@ -281,7 +279,7 @@ public final class Attention {
     }
 
     /**
-     * scores[i][j … j + POSITIONS) = scale · q_i · k_j… for the four query vectors at {@code qOffsets}, the key block
+     * scores[i][j … j + KEY_BLOCK) = scale · q_i · k_j… for the four query vectors at {@code qOffsets}, the key block
      * of positions j… at keys[at]: per dimension d, two loads of keys feed eight fused multiply-adds. Positions past a
      * row's end get scores no one reads.
      */
