@@ -63,13 +63,17 @@ public final class Engine implements AutoCloseable {
      * Loads a GGUF file or HF model directory.
      *
      * @param contextSize tokens each sequence can hold (0 = the model's context length); the KV cache of a sequence
-     *                    takes {@code 2 · layers · kvDim · 4} bytes per token
+     *                    takes {@code 2 · layers · kvDim · 4} bytes per token, half that as f16
+     *                    ({@link LoadOptions#kvCache})
      */
     public static Engine load(Path path, int contextSize) {
         return load(path, contextSize, LoadOptions.DEFAULT);
     }
 
-    /** Loads like {@link #load(Path, int)}; {@code options} can quantize float weights on load. */
+    /**
+     * Loads like {@link #load(Path, int)}; {@code options} can quantize float weights on load and choose the KV cache
+     * type.
+     */
     public static Engine load(Path path, int contextSize, LoadOptions options) {
         Model model = Model.load(path, options);
         try {
