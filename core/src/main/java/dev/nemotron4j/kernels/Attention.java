@@ -1,5 +1,6 @@
 package dev.nemotron4j.kernels;
 
+import dev.nemotron4j.tensor.F16Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -26,12 +27,6 @@ public final class Attention {
     private static final int L = F.length();
     /** Half floats, as many as a float vector has bytes over two: one score step of a key block. */
     private static final VectorSpecies<Short> HALVES = VectorSpecies.of(short.class, F.vectorShape());
-    /**
-     * The bits of a half held in the high 16 bits of a lane, shifted right by 3, masked with this, read as a float,
-     * give its value times 2⁻¹¹² (the F16 weights' conversion); {@link #HALF_REBIAS} takes the factor back.
-     */
-    private static final int HALF_MASK = 0x8FFFE000;
-    private static final float HALF_REBIAS = 0x1p112f;
     /** Query vectors per tile. */
     private static final int QUERIES = 4;
     /** Positions per block of the cached keys: one score step, two vectors. */
@@ -491,8 +486,8 @@ public final class Attention {
     private static void toFloats(short[] halves, int at, int headDim, float[] out) {
         for (int d = 0; d < headDim; d++) {
             IntVector pairs = ShortVector.fromArray(HALVES, halves, at + d * KEY_BLOCK).reinterpretAsInts();
-            halfFloats(pairs.lanewise(VectorOperators.LSHL, 16)).intoArray(out, d * KEY_BLOCK);
-            halfFloats(pairs).intoArray(out, d * KEY_BLOCK + L);
+            F16Tensor.highHalvesToFloats(pairs.lanewise(VectorOperators.LSHL, 16)).intoArray(out, d * KEY_BLOCK);
+            F16Tensor.highHalvesToFloats(pairs).intoArray(out, d * KEY_BLOCK + L);
         }
     }
 
@@ -502,16 +497,11 @@ public final class Attention {
             int row = j * kvDim + c0;
             IntVector first = ShortVector.fromArray(HALVES, halves, row).reinterpretAsInts();
             IntVector second = ShortVector.fromArray(HALVES, halves, row + KEY_BLOCK).reinterpretAsInts();
-            halfFloats(first.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o);
-            halfFloats(first).intoArray(out, o + L);
-            halfFloats(second.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o + 2 * L);
-            halfFloats(second).intoArray(out, o + 3 * L);
+            F16Tensor.highHalvesToFloats(first.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o);
+            F16Tensor.highHalvesToFloats(first).intoArray(out, o + L);
+            F16Tensor.highHalvesToFloats(second.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o + 2 * L);
+            F16Tensor.highHalvesToFloats(second).intoArray(out, o + 3 * L);
         }
-    }
-
-    /** The halves in the high 16 bits of the lanes as floats (finite halves; subnormal ones exactly). */
-    private static FloatVector halfFloats(IntVector high) {
-        return high.lanewise(VectorOperators.ASHR, 3).and(HALF_MASK).reinterpretAsFloats().mul(HALF_REBIAS);
     }
 
     /**

@@ -24,6 +24,14 @@ public final class F16Tensor extends WeightTensor {
         return GGMLType.F16;
     }
 
+    /**
+     * Finite halves held in the high 16 bits of each lane, as floats ({@link Simd#highHalfToFloat}): for code outside
+     * the weight formats that keeps halves of its own, such as the half-float KV cache.
+     */
+    public static FloatVector highHalvesToFloats(IntVector high) {
+        return Simd.highHalfToFloat(high);
+    }
+
     /** Per-thread activations in {@link #pairedDot}'s order, reused across calls. */
     private static final ThreadLocal<float[]> PAIRED = ThreadLocal.withInitial(() -> new float[0]);
 
