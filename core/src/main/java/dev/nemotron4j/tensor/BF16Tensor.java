@@ -2,24 +2,19 @@ package dev.nemotron4j.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 
 import static dev.nemotron4j.tensor.Simd.F;
-import static dev.nemotron4j.tensor.Simd.I;
 import static dev.nemotron4j.tensor.Simd.L;
 import static dev.nemotron4j.tensor.Simd.LE_SHORT;
-import static dev.nemotron4j.tensor.Simd.S;
-import static dev.nemotron4j.tensor.Simd.S_PARTS;
 
 /**
  * bfloat16, little-endian, 2 bytes per element: the upper 16 bits of an IEEE float (1 sign, 8 exponent, 7 mantissa
  * bits), so a value is {@code intBitsToFloat(bits << 16)}.
  */
-public final class BF16Tensor extends WeightTensor {
+public final class BF16Tensor extends HalfFloatTensor {
 
     public BF16Tensor(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
@@ -30,47 +25,47 @@ public final class BF16Tensor extends WeightTensor {
         return GGMLType.BF16;
     }
 
-    private float at(long offset) {
-        return Float.intBitsToFloat(data.get(LE_SHORT, offset) << 16);
+    @Override
+    float value(long rowOffset, int j) {
+        return Float.intBitsToFloat(data.get(LE_SHORT, rowOffset + 2L * j) << 16);
     }
 
     @Override
-    public float dot(int row, float[] x, int xOffset) {
+    float vectorDot(int row, float[] x, int xOffset) {
         long base = rowOffset(row);
-        int upper = S.loopBound(cols);
         FloatVector acc = FloatVector.zero(F);
-        int j = 0;
-        for (; j < upper; j += S.length()) {
-            ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * j, ByteOrder.LITTLE_ENDIAN);
-            for (int p = 0; p < S_PARTS; p++) {
-                FloatVector w = ((IntVector) h.convertShape(VectorOperators.S2I, I, p))
-                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                acc = w.fma(FloatVector.fromArray(F, x, xOffset + j + p * L), acc);
-            }
+        for (int j = 0; j < vectorCols(); j += L) {
+            acc = toFloats(widened(base + 2L * j)).fma(FloatVector.fromArray(F, x, xOffset + j), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; j < cols; j++) {
-            sum += at(base + 2L * j) * x[xOffset + j];
-        }
-        return sum;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOffset) {
-        long base = rowOffset(row);
-        float sum = 0f;
-        for (int j = 0; j < cols; j++) {
-            sum += at(base + 2L * j) * x[xOffset + j];
+    void vectorDots4(int row, float[] x, int xOffset, float[] out, int outOffset) {
+        long b0 = rowOffset(row);
+        long b1 = rowOffset(row + 1);
+        long b2 = rowOffset(row + 2);
+        long b3 = rowOffset(row + 3);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        for (int j = 0; j < vectorCols(); j += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xOffset + j);
+            a0 = toFloats(widened(b0 + 2L * j)).fma(v, a0);
+            a1 = toFloats(widened(b1 + 2L * j)).fma(v, a1);
+            a2 = toFloats(widened(b2 + 2L * j)).fma(v, a2);
+            a3 = toFloats(widened(b3 + 2L * j)).fma(v, a3);
         }
-        return sum;
+        out[outOffset + row] = a0.reduceLanes(VectorOperators.ADD);
+        out[outOffset + row + 1] = a1.reduceLanes(VectorOperators.ADD);
+        out[outOffset + row + 2] = a2.reduceLanes(VectorOperators.ADD);
+        out[outOffset + row + 3] = a3.reduceLanes(VectorOperators.ADD);
     }
 
-    @Override
-    public void dequantizeRow(int row, float[] out, int outOffset) {
-        long base = rowOffset(row);
-        for (int j = 0; j < cols; j++) {
-            out[outOffset + j] = at(base + 2L * j);
-        }
+    /** bfloat16 bits sign-extended into whole lanes, as floats: the shift drops the sign's copies. */
+    private static FloatVector toFloats(IntVector widened) {
+        return widened.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     /** A float rounded to bfloat16 bits, round to nearest even; NaN stays a quiet NaN (ggml/PyTorch rule). */

@@ -24,9 +24,9 @@ final class Simd {
     static final VectorSpecies<Byte> B = L >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8))
             : ByteVector.SPECIES_64;
     static final int B_PARTS = B.length() / L;
+    /** Shorts with one lane per float lane: a load of them widened to ints fills an int vector. */
     static final VectorSpecies<Short> S = L >= 4 ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16))
             : ShortVector.SPECIES_64;
-    static final int S_PARTS = S.length() / L;
     /** Shorts of a full vector: the lanes of the packed formats, one block per lane, {@code 2·L} of them. */
     static final VectorSpecies<Short> S_FULL = VectorSpecies.of(short.class, F.vectorShape());
     /** Bytes with one lane per {@link #S_FULL} lane. */
@@ -83,6 +83,14 @@ final class Simd {
 
     /** 2¹¹², what {@link #highHalfUnscaled} leaves out. */
     static final float HALF_REBIAS = 0x1p112f;
+
+    /**
+     * {@link #highHalfUnscaled} for halves sign-extended into whole lanes (as a widening load leaves them), also two
+     * ops: the shift moves exponent and mantissa into place and the sign's copies above them out of the lane.
+     */
+    static FloatVector widenedHalfUnscaled(IntVector widened) {
+        return widened.lanewise(VectorOperators.LSHL, 13).and(HALF_MASK).reinterpretAsFloats();
+    }
 
     /** {@link #highHalfUnscaled} with the rebias applied: the halves' values. */
     static FloatVector highHalfToFloat(IntVector high) {
