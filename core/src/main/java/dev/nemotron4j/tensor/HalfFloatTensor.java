@@ -16,7 +16,8 @@ import static dev.nemotron4j.tensor.Simd.L;
  * vector, 40000 × 3072, 2 threads, 29–31 GB/s against 26–28 for a full-width load split into its two halves in
  * registers. Rows of {@link #FOUR_ROWS_MIN_COLS} columns or more are decoded four at a time, so that each activation
  * load serves four rows: one row at a time re-reads the whole vector per row, and a 9216-wide one (36 KB of floats)
- * does not stay in L1 (19 against 26–29 GB/s).
+ * does not stay in L1 (19 against 26–29 GB/s). Each format writes its two kernels out with its own conversion: one
+ * kernel here taking the conversion as a method returning a vector would box the vector wherever C2 does not inline it.
  */
 public abstract sealed class HalfFloatTensor extends WeightTensor permits BF16Tensor, F16Tensor {
     /**
