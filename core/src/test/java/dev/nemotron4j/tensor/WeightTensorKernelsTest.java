@@ -91,8 +91,16 @@ class WeightTensorKernelsTest {
     @EnumSource(value = GGMLType.class, names = {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K",
             "Q6_K"})
     void batchedMatmulMatchesScalarDots(GGMLType type) {
-        int rows = 37;
-        int cols = type.blockSize == 1 ? 104 : type.blockSize * 3; // float rows: whole vector steps and a tail
+        // Float rows: whole vector steps and a tail.
+        checkBatchedMatmul(type, 37, type.blockSize == 1 ? 104 : type.blockSize * 3, 20);
+        if (type == GGMLType.F16 || type == GGMLType.BF16) {
+            // Wide enough for four rows at a time, split so that both calls end in single rows.
+            checkBatchedMatmul(type, 11, HalfFloatTensor.FOUR_ROWS_MIN_COLS + 24, 6);
+        }
+    }
+
+    /** Rows [0, split) and [split, rows) in two calls, against exact dots of the dequantized rows. */
+    private static void checkBatchedMatmul(GGMLType type, int rows, int cols, int split) {
         WeightTensor w = WeightTensor.of(type, randomTensor(type, rows, cols, 99), rows, cols);
         Random rnd = new Random(7);
         for (int n : new int[] {1, 2, 5, 8, 19}) {
@@ -101,8 +109,8 @@ class WeightTensorKernelsTest {
                 x[i] = (float) rnd.nextGaussian();
             }
             float[] out = new float[n * rows];
-            w.matmul(x, n, out, 0, 20);
-            w.matmul(x, n, out, 20, rows);
+            w.matmul(x, n, out, 0, split);
+            w.matmul(x, n, out, split, rows);
             float[] row = new float[cols];
             for (int r = 0; r < rows; r++) {
                 w.dequantizeRow(r, row, 0);
@@ -217,11 +225,14 @@ class WeightTensorKernelsTest {
                 : (byteAt(s, q + j + 4) & 0xF) | ((byteAt(s, q + j - 4) >> 6) << 4);
     }
 
-    /** F16's decode path (halves converted in pairs, the 2¹¹² rebias applied to the sum) over every finite half. */
+    /**
+     * F16's decode paths (halves widened and converted, the 2¹¹² rebias applied to the sum; rows four at a time and
+     * one at a time) over every finite half.
+     */
     @Test
     void f16MatmulCoversEveryFiniteHalf() {
-        int rows = 64;
-        int cols = 1024;
+        int rows = 17;
+        int cols = HalfFloatTensor.FOUR_ROWS_MIN_COLS + 24;
         MemorySegment s = Arena.ofAuto().allocate(2L * rows * cols);
         for (int i = 0; i < rows * cols; i++) {
             s.set(LE_SHORT, 2L * i, (i & 0x7c00) == 0x7c00 ? 0 : (short) i); // infinities and NaNs become zeros
@@ -233,7 +244,8 @@ class WeightTensorKernelsTest {
             x[j] = (float) rnd.nextGaussian();
         }
         float[] out = new float[rows];
-        w.matmul(x, 1, out, 0, rows);
+        w.matmul(x, 1, out, 0, 9);
+        w.matmul(x, 1, out, 9, rows);
         for (int r = 0; r < rows; r++) {
             double exact = 0;
             double magnitude = 0;
@@ -251,14 +263,19 @@ class WeightTensorKernelsTest {
         int n = 1 << 16;
         MemorySegment s = Arena.ofAuto().allocate(2L * n);
         int[] halves = new int[n];
+        int[] widened = new int[n];
         for (int i = 0; i < n; i++) {
             s.set(LE_SHORT, 2L * i, (short) i);
-            halves[i] = i << 16; // in the high half of a lane, as the kernels read them
+            halves[i] = i << 16; // in the high half of a lane, as the KV cache reads them
+            widened[i] = (short) i; // sign-extended, as the weight kernels' widening loads leave them
         }
         float[] scalar = WeightTensor.of(GGMLType.F16, s, 1, n).toFloatArray();
         float[] vector = new float[Simd.L];
+        float[] fromWidened = new float[Simd.L];
         for (int i = 0; i < n; i += Simd.L) {
             Simd.highHalfToFloat(IntVector.fromArray(Simd.I, halves, i)).intoArray(vector, 0);
+            Simd.widenedHalfUnscaled(IntVector.fromArray(Simd.I, widened, i)).mul(Simd.HALF_REBIAS)
+                    .intoArray(fromWidened, 0);
             for (int lane = 0; lane < Simd.L; lane++) {
                 int h = i + lane;
                 int expected = Float.floatToRawIntBits(Float.float16ToFloat((short) h));
@@ -266,6 +283,8 @@ class WeightTensorKernelsTest {
                 if ((h & 0x7c00) != 0x7c00) {
                     assertEquals(expected, Float.floatToRawIntBits(vector[lane]),
                             "vector half 0x" + Integer.toHexString(h));
+                    assertEquals(expected, Float.floatToRawIntBits(fromWidened[lane]),
+                            "widened half 0x" + Integer.toHexString(h));
                 }
             }
         }
