@@ -71,8 +71,9 @@ final class Simd {
      * Finite IEEE half-precision values held in the high 16 bits of each lane, to floats 2⁻¹¹² times their value, in
      * two ops: the arithmetic shift puts exponent and mantissa where a float has them (the sign stays at bit 31) and
      * the mask clears the sign copies in between. A caller multiplies by {@link #HALF_REBIAS} once, per value or per
-     * sum; a subnormal half comes out as a subnormal float, which that multiply makes normal, exactly. Infinities and
-     * NaNs come out finite, which is why only the weight kernels use this: weights of a working model are finite.
+     * sum; a subnormal half comes out as a subnormal float, which that multiply makes normal, exactly. Infinities
+     * come out as ±65536 and NaNs as finite values of that size: right for weights, which are finite in a working
+     * model, and for the half-float KV cache, where a key or value beyond the half range is read back saturated.
      */
     static FloatVector highHalfUnscaled(IntVector high) {
         return high.lanewise(VectorOperators.ASHR, 3).and(HALF_MASK).reinterpretAsFloats();
