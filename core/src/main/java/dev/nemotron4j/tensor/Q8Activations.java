@@ -23,8 +23,8 @@ public final class Q8Activations {
     private int n;
     private int cols;
     /**
-     * Vector t takes values[t·cols …]: value j of block g·LANES + k of a whole group at g·32·LANES + j·LANES + k, a tail
-     * value at its column.
+     * Vector t takes values[t·cols …]: value j of block g·LANES + k of a whole group at g·32·LANES + j·LANES + k, a
+     * tail value at its column.
      */
     byte[] values = new byte[0];
     /** scales[t·blocks + b] = d of block b of vector t. */
@@ -38,8 +38,11 @@ public final class Q8Activations {
     short[] q5Offsets = new short[0];
     /** sums[t·blocks + b] = d · Σ q of the block: the sum of its values, for Q4_1's minimums. */
     float[] sums = new float[0];
-    /** lowSums[t·blocks + b] = d · Σ_{j<16} q_j: the sum of its first 16 values, for Q6_K's offset. */
-    float[] lowSums = new float[0];
+    /**
+     * q6Offsets[(4t + o)·blocks + b] = −32 · Σ q_j over octet o (values [8o, 8o + 8)) of the block: Q6_K's centring
+     * of the values it adds up eight at a time.
+     */
+    short[] q6Offsets = new short[0];
     private final int[] block = new int[QK];
 
     public int vectors() {
@@ -64,7 +67,7 @@ public final class Q8Activations {
             lowOffsets = new short[n * blocks];
             q5Offsets = new short[3 * n * blocks];
             sums = new float[n * blocks];
-            lowSums = new float[n * blocks];
+            q6Offsets = new short[4 * n * blocks];
         }
         for (int t = 0; t < n; t++) {
             for (int b = 0; b < blocks; b++) {
@@ -123,7 +126,13 @@ public final class Q8Activations {
         q5Offsets[(3 * t + 1) * (cols / QK) + b] = (short) q5Second;
         q5Offsets[(3 * t + 2) * (cols / QK) + b] = (short) q5Last;
         sums[t * (cols / QK) + b] = d * sum;
-        lowSums[t * (cols / QK) + b] = d * lowSum;
+        for (int o = 0; o < 4; o++) {
+            int octet = 0;
+            for (int j = 8 * o; j < 8 * o + 8; j++) {
+                octet += block[j];
+            }
+            q6Offsets[(4 * t + o) * (cols / QK) + b] = (short) (-32 * octet);
+        }
     }
 
     /** Index in {@link #values} of column c of vector t. */
@@ -147,9 +156,5 @@ public final class Q8Activations {
 
     float sum(int t, int b) {
         return sums[t * (cols / QK) + b];
-    }
-
-    float lowSum(int t, int b) {
-        return lowSums[t * (cols / QK) + b];
     }
 }

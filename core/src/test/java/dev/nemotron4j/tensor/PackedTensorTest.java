@@ -6,6 +6,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -159,6 +160,39 @@ class PackedTensorTest {
         assertTrue(Q6_KPackedTensor.pack(q6k, dst, 1, 2));
     }
 
+    /**
+     * Q6_K's octet sums at their extremes, where eight products q·x leave 16 bits and only the wrapped sum from
+     * −32·Σx lands back in range: q = 0 and q = 63 against activations of +127 and −127 (rows of one constant), in
+     * whole groups and in the tail.
+     */
+    @org.junit.jupiter.api.Test
+    void q6_KOctetSumsAtTheirExtremesAreExact() {
+        int cols = GROUP + 256;
+        float d = 0.25f;
+        MemorySegment data = Arena.ofAuto().allocate(GGMLType.Q6_K.byteSize(2L * cols));
+        for (long block = 0; block < data.byteSize(); block += 210) {
+            byte bits = block < GGMLType.Q6_K.byteSize(cols) ? 0 : (byte) 0xff; // row 0: q = 0, row 1: q = 63
+            data.asSlice(block, 192).fill(bits);
+            data.asSlice(block + 192, 16).fill((byte) 1);
+            data.set(Simd.LE_SHORT, block + 208, Float.floatToFloat16(d));
+        }
+        PackedTensor packed = pack(WeightTensor.of(GGMLType.Q6_K, data, 2, cols));
+        float[] x = new float[2 * cols];
+        Arrays.fill(x, 0, cols, 1f);
+        Arrays.fill(x, cols, 2 * cols, -1f);
+        Q8Activations q = new Q8Activations();
+        q.quantize(x, 2, cols);
+        float[] out = new float[4];
+        packed.matmul(q, out, 0, 2);
+        for (int r = 0; r < 2; r++) {
+            for (int t = 0; t < 2; t++) {
+                float exact = cols * d * (r == 0 ? -32 : 31) * (t == 0 ? 1 : -1);
+                assertEquals(exact, packed.dotScalar(r, q, t), 1e-5f * Math.abs(exact), "reference, row " + r);
+                assertEquals(exact, out[t * 2 + r], 1e-5f * Math.abs(exact), "kernel, row " + r + " vector " + t);
+            }
+        }
+    }
+
     /** The activations carry the same 8-bit values and scales as ggml's Q8_0 quantizer gives the same numbers. */
     @org.junit.jupiter.api.Test
     void activationsQuantizeLikeQ8_0() {
@@ -192,6 +226,13 @@ class PackedTensorTest {
                 all += q.value(0, b * 32 + j);
             }
             assertEquals(q.scale(0, b) * all, q.sum(0, b), 0f);
+            for (int o = 0; o < 4; o++) {
+                int octet = 0;
+                for (int j = 8 * o; j < 8 * o + 8; j++) {
+                    octet += q.value(0, b * 32 + j);
+                }
+                assertEquals((short) (-32 * octet), q.q6Offsets[o * (cols / 32) + b]);
+            }
         }
         assertTrue(q.scale(0, 1) == 0f);
     }
