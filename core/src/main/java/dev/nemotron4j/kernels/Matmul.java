@@ -38,41 +38,105 @@ public final class Matmul {
      * from {@link #INT_GEMM_MIN_VECTORS} on {@link IntGemm} for the formats it takes.
      */
     public static void matmul(WeightTensor w, float[] x, int n, float[] out) {
-        if (n >= (w instanceof PackedTensor ? GEMM_MIN_VECTORS_PACKED : GEMM_MIN_VECTORS)) {
-            if (n >= INT_GEMM_MIN_VECTORS && IntGemm.supports(w)) {
-                IntGemm.matmul(w, x, n, out);
-            } else {
-                Gemm.matmul(w, x, n, out);
-            }
-            return;
-        }
-        Job job = JOB.get();
-        job.w = w;
-        job.x = x;
-        job.n = n;
-        job.out = out;
-        if (w instanceof PackedTensor) {
-            job.quantized.quantize(x, n, w.cols());
-        }
-        Parallel.forRange(w.rows(), 16, job);
-        job.w = null;
-        job.x = null;
-        job.out = null;
+        matmul(x, n, w, out, null, null, null, null);
     }
 
+    /**
+     * {@link #matmul(WeightTensor, float[], int, float[])} for two or three matrices of the same input (a layer's
+     * query, key and value; gate and up), out_i = W_i·x, {@code w3} null for two. Decoding, they share one
+     * quantization of x and one parallel region over all their rows: alone, a 1024-row matrix streamed at 80 % of the
+     * speed of a 9216-row one; shared, the query, key and value of the 8B shape (Q4_0) took 5–13 % less time, of the
+     * 4B shape about 3 %.
+     */
+    public static void matmul(float[] x, int n, WeightTensor w1, float[] out1, WeightTensor w2, float[] out2,
+                              WeightTensor w3, float[] out3) {
+        Job job = JOB.get();
+        job.x = x;
+        job.n = n;
+        try {
+            job.take(w1, out1);
+            job.take(w2, out2);
+            job.take(w3, out3);
+            if (job.count > 0) {
+                if (job.packed) {
+                    job.quantized.quantize(x, n, job.cols);
+                }
+                Parallel.forRange(job.end[job.count - 1], 16, job);
+            }
+        } finally {
+            job.clear();
+        }
+    }
+
+    /** The matrices of one call, their rows laid end to end as one range for the threads to split. */
     private static final class Job implements Parallel.RangeBody {
-        WeightTensor w;
+        final WeightTensor[] w = new WeightTensor[3];
+        final float[][] out = new float[3][];
+        /** end[i] = rows of matrices 0 … i together: matrix i takes [end[i − 1], end[i]) of the range. */
+        final int[] end = new int[3];
+        int count;
+        /** Width of the call's matrices, 0 before the first. */
+        int cols;
+        /** Whether a kept matrix takes the quantized vectors. */
+        boolean packed;
         float[] x;
         int n;
-        float[] out;
         final Q8Activations quantized = new Q8Activations();
+
+        /**
+         * Computes a product of as many vectors as {@link Gemm} or {@link IntGemm} takes right away; otherwise keeps
+         * the matrix for the shared region.
+         */
+        void take(WeightTensor matrix, float[] result) {
+            if (matrix == null) {
+                return;
+            }
+            if (cols == 0) {
+                cols = matrix.cols();
+            } else if (matrix.cols() != cols) {
+                throw new IllegalArgumentException("matrices of one input differ in width: " + cols + " and "
+                        + matrix.cols());
+            }
+            if (n >= (matrix instanceof PackedTensor ? GEMM_MIN_VECTORS_PACKED : GEMM_MIN_VECTORS)) {
+                if (n >= INT_GEMM_MIN_VECTORS && IntGemm.supports(matrix)) {
+                    IntGemm.matmul(matrix, x, n, result);
+                } else {
+                    Gemm.matmul(matrix, x, n, result);
+                }
+                return;
+            }
+            w[count] = matrix;
+            out[count] = result;
+            end[count] = (count > 0 ? end[count - 1] : 0) + matrix.rows();
+            packed |= matrix instanceof PackedTensor;
+            count++;
+        }
+
+        void clear() {
+            for (int i = 0; i < count; i++) {
+                w[i] = null;
+                out[i] = null;
+            }
+            count = 0;
+            cols = 0;
+            packed = false;
+            x = null;
+        }
 
         @Override
         public void run(int from, int to) {
-            if (w instanceof PackedTensor p) {
-                p.matmul(quantized, out, from, to);
-            } else {
-                w.matmul(x, n, out, from, to);
+            for (int i = 0; i < count; i++) {
+                int start = i > 0 ? end[i - 1] : 0;
+                int a = Math.max(from, start) - start;
+                int b = Math.min(to, end[i]) - start;
+                if (a >= b) {
+                    continue;
+                }
+                if (w[i] instanceof PackedTensor p) {
+                    p.matmul(quantized, out[i], a, b);
+                } else {
+                    w[i].matmul(x, n, out[i], a, b);
+                }
             }
         }
     }

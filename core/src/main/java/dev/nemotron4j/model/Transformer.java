@@ -132,9 +132,7 @@ public final class Transformer {
         for (int r = 0; r < n; r++) {
             norm(b.xb, r * dim, b.x, r * dim, layer.attnNormWeight(), layer.attnNormBias());
         }
-        Matmul.matmul(layer.wq(), b.xb, n, b.q);
-        Matmul.matmul(layer.wk(), b.xb, n, b.k);
-        Matmul.matmul(layer.wv(), b.xb, n, b.v);
+        Matmul.matmul(b.xb, n, layer.wq(), b.q, layer.wk(), b.k, layer.wv(), b.v);
         // Every row's key and value go into its sequence's cache before any row attends, so a prompt row sees
         // the rows before it.
         int[] positions = b.positions;
@@ -168,11 +166,11 @@ public final class Transformer {
         for (int r = 0; r < n; r++) {
             norm(b.xb, r * dim, b.x, r * dim, layer.ffnNormWeight(), layer.ffnNormBias());
         }
-        Matmul.matmul(layer.up(), b.xb, n, b.up);
         if (config.mlpKind() == MlpKind.SILU_GATED) {
-            Matmul.matmul(layer.gate(), b.xb, n, b.hidden);
+            Matmul.matmul(b.xb, n, layer.up(), b.up, layer.gate(), b.hidden, null, null);
             Silu.gate(b.hidden, b.up, hiddenSize);
         } else {
+            Matmul.matmul(layer.up(), b.xb, n, b.up);
             for (int i = 0; i < hiddenSize; i++) {
                 float r = Math.max(0f, b.up[i]);
                 b.hidden[i] = r * r;

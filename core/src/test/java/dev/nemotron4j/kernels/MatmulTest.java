@@ -1,0 +1,73 @@
+package dev.nemotron4j.kernels;
+
+import dev.nemotron4j.tensor.GGMLType;
+import dev.nemotron4j.tensor.TestTensors;
+import dev.nemotron4j.tensor.WeightTensor;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * Matrices of one input in one call (a layer's query, key and value) give what each gives alone, whatever mix of
+ * packed and float formats, decoding (one shared region) and in prompts (each its own product).
+ */
+class MatmulTest {
+    private static final int COLS = 1024 + 256; // a whole group of packed blocks and a tail
+
+    private static float[] gaussian(int size, long seed) {
+        Random rnd = new Random(seed);
+        float[] v = new float[size];
+        for (int i = 0; i < size; i++) {
+            v[i] = (float) rnd.nextGaussian();
+        }
+        return v;
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3, 24, 100})
+    void sharedInputGivesWhatEachMatrixGivesAlone(int n) {
+        Parallel.setThreads(2);
+        WeightTensor q = TestTensors.pack(TestTensors.random(GGMLType.Q4_0, 67, COLS, 1));
+        WeightTensor k = TestTensors.random(GGMLType.F16, 19, COLS, 2);
+        WeightTensor v = TestTensors.pack(TestTensors.random(GGMLType.Q6_K, 35, COLS, 3));
+        float[] x = gaussian(n * COLS, 4);
+        float[] q1 = new float[n * q.rows()];
+        float[] k1 = new float[n * k.rows()];
+        float[] v1 = new float[n * v.rows()];
+        Matmul.matmul(x, n, q, q1, k, k1, v, v1);
+        float[] alone = new float[n * q.rows()];
+        Matmul.matmul(q, x, n, alone);
+        assertArrayEquals(alone, q1);
+        alone = new float[n * k.rows()];
+        Matmul.matmul(k, x, n, alone);
+        assertArrayEquals(alone, k1);
+        alone = new float[n * v.rows()];
+        Matmul.matmul(v, x, n, alone);
+        assertArrayEquals(alone, v1);
+
+        float[] gate = new float[n * v.rows()];
+        float[] up = new float[n * q.rows()];
+        Matmul.matmul(x, n, v, gate, q, up, null, null);
+        assertArrayEquals(v1, gate);
+        assertArrayEquals(q1, up);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 100})
+    void matricesOfDifferentWidthsAreRefused(int n) {
+        WeightTensor a = TestTensors.random(GGMLType.F16, 4, COLS, 1);
+        WeightTensor b = TestTensors.random(GGMLType.F16, 4, COLS + 32, 2);
+        float[] x = gaussian(n * COLS, 3);
+        assertThrows(IllegalArgumentException.class,
+                () -> Matmul.matmul(x, n, a, new float[4 * n], b, new float[4 * n], null, null));
+        float[] after = new float[4 * n]; // the failed call left nothing behind for the next one
+        Matmul.matmul(a, x, n, after);
+        float[] again = new float[4 * n];
+        Matmul.matmul(x, n, a, again, null, null, null, null);
+        assertArrayEquals(after, again);
+    }
+}
