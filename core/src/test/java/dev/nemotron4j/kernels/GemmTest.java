@@ -3,29 +3,20 @@ package dev.nemotron4j.kernels;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.Q4_0Tensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
+import dev.nemotron4j.tensor.TestTensors;
 import dev.nemotron4j.tensor.WeightTensor;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The register-blocked prompt matmul against its scalar reference, with row and vector counts off the blocks. */
 class GemmTest {
-    private static float[] gaussian(int size, long seed) {
-        Random rnd = new Random(seed);
-        float[] v = new float[size];
-        for (int i = 0; i < size; i++) {
-            v[i] = (float) rnd.nextGaussian();
-        }
-        return v;
-    }
-
     private static WeightTensor matrix(GGMLType type, int rows, int cols) {
-        float[] values = gaussian(rows * cols, 5);
+        float[] values = TestTensors.gaussian(rows * cols, 5);
         MemorySegment data = Arena.ofAuto().allocate(type.byteSize((long) rows * cols));
         switch (type) {
             case F32 -> MemorySegment.copy(values, 0, data, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, values.length);
@@ -57,7 +48,7 @@ class GemmTest {
     }
 
     private static void check(WeightTensor w, int n) {
-        float[] x = gaussian(n * w.cols(), n);
+        float[] x = TestTensors.gaussian(n * w.cols(), n);
         float[] expected = new float[n * w.rows()];
         float[] actual = new float[n * w.rows()];
         Gemm.matmulScalar(w, x, n, expected);

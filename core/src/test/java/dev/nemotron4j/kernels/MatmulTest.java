@@ -6,8 +6,6 @@ import dev.nemotron4j.tensor.WeightTensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.util.Random;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -18,15 +16,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 class MatmulTest {
     private static final int COLS = 1024 + 256; // a whole group of packed blocks and a tail
 
-    private static float[] gaussian(int size, long seed) {
-        Random rnd = new Random(seed);
-        float[] v = new float[size];
-        for (int i = 0; i < size; i++) {
-            v[i] = (float) rnd.nextGaussian();
-        }
-        return v;
-    }
-
     @ParameterizedTest
     @ValueSource(ints = {1, 3, 24, 100})
     void sharedInputGivesWhatEachMatrixGivesAlone(int n) {
@@ -34,7 +23,7 @@ class MatmulTest {
         WeightTensor q = TestTensors.pack(TestTensors.random(GGMLType.Q4_0, 67, COLS, 1));
         WeightTensor k = TestTensors.random(GGMLType.F16, 19, COLS, 2);
         WeightTensor v = TestTensors.pack(TestTensors.random(GGMLType.Q6_K, 35, COLS, 3));
-        float[] x = gaussian(n * COLS, 4);
+        float[] x = TestTensors.gaussian(n * COLS, 4);
         float[] q1 = new float[n * q.rows()];
         float[] k1 = new float[n * k.rows()];
         float[] v1 = new float[n * v.rows()];
@@ -61,7 +50,7 @@ class MatmulTest {
     void matricesOfDifferentWidthsAreRefused(int n) {
         WeightTensor a = TestTensors.random(GGMLType.F16, 4, COLS, 1);
         WeightTensor b = TestTensors.random(GGMLType.F16, 4, COLS + 32, 2);
-        float[] x = gaussian(n * COLS, 3);
+        float[] x = TestTensors.gaussian(n * COLS, 3);
         assertThrows(IllegalArgumentException.class,
                 () -> Matmul.matmul(x, n, a, new float[4 * n], b, new float[4 * n], null, null));
         float[] after = new float[4 * n]; // the failed call left nothing behind for the next one

@@ -82,7 +82,14 @@ class PackedTensorTest {
             }
         }
 
-        int n = 5; // Q4_0 and Q4_K take four vectors at once, then one
+        // Five vectors: Q4_0 and Q4_K take four at once, then one; and one vector alone, as decoding takes them.
+        for (int n : new int[] {5, 1}) {
+            checkMatmul(packed, rows, cols, n, expected);
+        }
+    }
+
+    private static void checkMatmul(PackedTensor packed, int rows, int cols, int n, float[] expected) {
+        GGMLType type = packed.type();
         float[] x = gaussian(n * cols, 5);
         Q8Activations q = new Q8Activations();
         q.quantize(x, n, cols);

@@ -2,10 +2,21 @@ package dev.nemotron4j.tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Random;
 
 /** Random but valid tensors of every format, and their packed forms, for the tests of this and other packages. */
 public final class TestTensors {
     private TestTensors() {
+    }
+
+    /** {@code size} standard normal values, the same for the same seed. */
+    public static float[] gaussian(int size, long seed) {
+        Random rnd = new Random(seed);
+        float[] v = new float[size];
+        for (int i = 0; i < size; i++) {
+            v[i] = (float) rnd.nextGaussian();
+        }
+        return v;
     }
 
     public static WeightTensor random(GGMLType type, int rows, int cols, long seed) {
