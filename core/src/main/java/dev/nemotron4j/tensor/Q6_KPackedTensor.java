@@ -24,9 +24,8 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  * and the B scales in pairs (as {@link PackedTensor} describes), then 12 steps of LANES shorts: per octet o of a block
  * (values 8o…8o+7) three shorts hold q0 | q1≪6 | (q2 mod 16)≪12, q3 | q4≪6 | (q5 mod 16)≪12 and
  * q6 | q7≪6 | (q2÷16)≪12 | (q5÷16)≪14, so each q comes out of a short load in one to four ops, with no widening.
- * Tail blocks (after the last whole group)
- * keep a plainer form: A, B, 16 bytes of low nibbles (value j and j + 16 in byte j), 8 bytes of high bits
- * (values i, i+8, i+16, i+24 at bits 0, 2, 4, 6 of byte i).
+ * Tail blocks (after the last whole group) keep a plainer form: A, B, 16 bytes of low nibbles (value j and j + 16 in
+ * byte j), 8 bytes of high bits (values i, i+8, i+16, i+24 at bits 0, 2, 4, 6 of byte i).
  *
  * <p>Decode multiplies q by the 8-bit activations in 16-bit lanes and adds up each octet there, from −32·Σx (see
  * {@link #groupsDot}); a group's two halves are then widened and finished with their scales in the same pass.
