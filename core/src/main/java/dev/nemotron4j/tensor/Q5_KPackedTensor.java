@@ -11,7 +11,6 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 
 import static dev.nemotron4j.tensor.Simd.B_HALF;
 import static dev.nemotron4j.tensor.Simd.F;
@@ -84,87 +83,56 @@ public final class Q5_KPackedTensor extends KPackedTensor {
         return nibble | (q5k.get(ValueLayout.JAVA_BYTE, block + 16 + l) >> s & 1) << 4;
     }
 
-    /** The 32-bit sums of a row's blocks, [group][lane], added up by {@link #windowSums} and {@link #lastStepSums}. */
-    @Override
-    int scratchInts() {
-        return groups(cols) * LANES;
-    }
-
     /**
-     * The integer sums of each window of a group's values take a method of their own and their float finish another,
-     * each compiled with every Vector API call in it inlined (in one method they were not, and the vectors were
-     * boxed), and no vector crosses a call.
+     * Σ over the groups of e·(d·scale·Σ (q − 16)·x + (16·d·scale − dmin·min)·Σ x), e the activations' scale, one pass
+     * per group: the sums over values [0, 15), [15, 30) and [30, 32) start at the activations' centring
+     * ({@link Q8Activations#q5Offsets}), each at most 15 values of at most 16·127, exact in 16-bit lanes; they are
+     * widened and finished with the group's scales before the next group. (A pass per window into per-row scratch and
+     * a float pass per row took 6.0–7.3 ms against 4.2–5.0 on 12288 × 9216, as it slowed Q6_K.) The activation loads
+     * are written out: a helper left as a call by C2's inlining budget returns its vector boxed.
      */
     @Override
-    float groupsDot(int row, Q8Activations x, int t, int[] sums) {
-        Arrays.fill(sums, 0, scratchInts(), 0);
-        for (int g = 0; g < groups(cols); g++) {
-            long group = group(row, g);
-            windowSums(group, x, t, g, 0, sums);
-            windowSums(group, x, t, g, 1, sums);
-            lastStepSums(group, x, t, g, sums);
-        }
-        return finish(row, x, t, sums);
-    }
-
-    /**
-     * Adds Σ (q − 16)·x over values [15w, 15w + 15) (steps 5w … 5w + 4) of each block of group g to sums[g·LANES …],
-     * the sum starting at the activations' centring.
-     */
-    private void windowSums(long group, Q8Activations x, int t, int g, int w, int[] sums) {
+    float groupsDot(int row, Q8Activations x, int t, int[] scratch) {
         int blocks = cols / QK;
-        int xg = t * cols + g * QK * LANES;
         byte[] values = x.values;
-        ShortVector sum = ShortVector.fromArray(S_FULL, x.q5Offsets, (3 * t + w) * blocks + g * LANES);
-        for (int m = 5 * w; m < 5 * w + 5; m++) {
-            ShortVector step = ShortVector.fromMemorySegment(S_FULL, data, group + (HEADER_BYTES + 2L * m) * LANES,
-                    ByteOrder.LITTLE_ENDIAN);
-            int j = PER_STEP * m;
-            // The activations widened here rather than through PackedTensor.activations, which C2 did not inline in
-            // this loop (its node budget) and whose vectors it then boxed.
-            ShortVector x0 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + j * LANES)
-                    .convertShape(VectorOperators.B2S, S_FULL, 0);
-            ShortVector x1 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + (j + 1) * LANES)
-                    .convertShape(VectorOperators.B2S, S_FULL, 0);
-            ShortVector x2 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + (j + 2) * LANES)
-                    .convertShape(VectorOperators.B2S, S_FULL, 0);
-            sum = sum.add(step.and((short) 31).mul(x0))
-                    .add(step.lanewise(VectorOperators.LSHR, 5).and((short) 31).mul(x1))
-                    .add(step.lanewise(VectorOperators.LSHR, 10).mul(x2));
-        }
-        ((IntVector) sum.convertShape(VectorOperators.S2I, I, 0)).add(IntVector.fromArray(I, sums, g * LANES))
-                .intoArray(sums, g * LANES);
-        ((IntVector) sum.convertShape(VectorOperators.S2I, I, 1)).add(IntVector.fromArray(I, sums, g * LANES + L))
-                .intoArray(sums, g * LANES + L);
-    }
-
-    /** Adds Σ (q − 16)·x over values 30 and 31 (the last step) of each block of group g to sums[g·LANES …]. */
-    private void lastStepSums(long group, Q8Activations x, int t, int g, int[] sums) {
-        int blocks = cols / QK;
-        int xg = t * cols + g * QK * LANES;
-        byte[] values = x.values;
-        ShortVector step = ShortVector.fromMemorySegment(S_FULL, data,
-                group + (HEADER_BYTES + 2L * (STEPS - 1)) * LANES, ByteOrder.LITTLE_ENDIAN);
-        ShortVector x30 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + 30 * LANES)
-                .convertShape(VectorOperators.B2S, S_FULL, 0);
-        ShortVector x31 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + 31 * LANES)
-                .convertShape(VectorOperators.B2S, S_FULL, 0);
-        ShortVector sum = ShortVector.fromArray(S_FULL, x.q5Offsets, (3 * t + 2) * blocks + g * LANES)
-                .add(step.and((short) 31).mul(x30)).add(step.lanewise(VectorOperators.LSHR, 5).mul(x31));
-        ((IntVector) sum.convertShape(VectorOperators.S2I, I, 0)).add(IntVector.fromArray(I, sums, g * LANES))
-                .intoArray(sums, g * LANES);
-        ((IntVector) sum.convertShape(VectorOperators.S2I, I, 1)).add(IntVector.fromArray(I, sums, g * LANES + L))
-                .intoArray(sums, g * LANES + L);
-    }
-
-    /** Σ over the groups of e·(d·scale·Σ (q − 16)·x + (16·d·scale − dmin·min)·Σ x), e the activations' scale. */
-    private float finish(int row, Q8Activations x, int t, int[] sums) {
-        int blocks = cols / QK;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
         for (int g = 0; g < groups(cols); g++) {
             long group = group(row, g);
+            int xg = t * cols + g * QK * LANES;
             int xs = t * blocks + g * LANES;
+            IntVector sum0 = IntVector.zero(I);
+            IntVector sum1 = sum0;
+            for (int w = 0; w < 2; w++) {
+                ShortVector sum = ShortVector.fromArray(S_FULL, x.q5Offsets, (3 * t + w) * blocks + g * LANES);
+                for (int m = 5 * w; m < 5 * w + 5; m++) {
+                    ShortVector step = ShortVector.fromMemorySegment(S_FULL, data,
+                            group + (HEADER_BYTES + 2L * m) * LANES, ByteOrder.LITTLE_ENDIAN);
+                    int j = PER_STEP * m;
+                    ShortVector x0 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + j * LANES)
+                            .convertShape(VectorOperators.B2S, S_FULL, 0);
+                    ShortVector x1 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + (j + 1) * LANES)
+                            .convertShape(VectorOperators.B2S, S_FULL, 0);
+                    ShortVector x2 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + (j + 2) * LANES)
+                            .convertShape(VectorOperators.B2S, S_FULL, 0);
+                    sum = sum.add(step.and((short) 31).mul(x0))
+                            .add(step.lanewise(VectorOperators.LSHR, 5).and((short) 31).mul(x1))
+                            .add(step.lanewise(VectorOperators.LSHR, 10).mul(x2));
+                }
+                sum0 = sum0.add((IntVector) sum.convertShape(VectorOperators.S2I, I, 0));
+                sum1 = sum1.add((IntVector) sum.convertShape(VectorOperators.S2I, I, 1));
+            }
+            ShortVector last = ShortVector.fromMemorySegment(S_FULL, data,
+                    group + (HEADER_BYTES + 2L * (STEPS - 1)) * LANES, ByteOrder.LITTLE_ENDIAN);
+            ShortVector x30 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + 30 * LANES)
+                    .convertShape(VectorOperators.B2S, S_FULL, 0);
+            ShortVector x31 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + 31 * LANES)
+                    .convertShape(VectorOperators.B2S, S_FULL, 0);
+            ShortVector tail = ShortVector.fromArray(S_FULL, x.q5Offsets, (3 * t + 2) * blocks + g * LANES)
+                    .add(last.and((short) 31).mul(x30)).add(last.lanewise(VectorOperators.LSHR, 5).mul(x31));
+            sum0 = sum0.add((IntVector) tail.convertShape(VectorOperators.S2I, I, 0));
+            sum1 = sum1.add((IntVector) tail.convertShape(VectorOperators.S2I, I, 1));
+
             FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
             ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
             ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
@@ -178,9 +146,9 @@ public final class Q5_KPackedTensor extends KPackedTensor {
                     .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1)));
             acc0 = c0.fma(FloatVector.fromArray(F, x.sums, xs), acc0);
             acc1 = c1.fma(FloatVector.fromArray(F, x.sums, xs + L), acc1);
-            acc0 = ((FloatVector) IntVector.fromArray(I, sums, g * LANES).convert(VectorOperators.I2F, 0))
+            acc0 = ((FloatVector) sum0.convert(VectorOperators.I2F, 0))
                     .fma(d0.mul(FloatVector.fromArray(F, x.scales, xs)), acc0);
-            acc1 = ((FloatVector) IntVector.fromArray(I, sums, g * LANES + L).convert(VectorOperators.I2F, 0))
+            acc1 = ((FloatVector) sum1.convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(FloatVector.fromArray(F, x.scales, xs + L)), acc1);
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
