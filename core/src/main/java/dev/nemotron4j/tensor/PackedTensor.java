@@ -231,10 +231,9 @@ public abstract sealed class PackedTensor extends WeightTensor
      */
     public final void matmul(Q8Activations x, float[] out, int from, int to) {
         int n = x.vectors();
-        int[] scratch = scratch();
         for (int r = from; r < to; r++) {
             for (int t = 0; t < n; ) {
-                t += groupsDots(r, x, t, n - t, out, scratch);
+                t += groupsDots(r, x, t, n - t, out);
             }
             for (int t = 0; t < n; t++) {
                 out[t * rows + r] += tailDot(r, x, t);
@@ -247,33 +246,13 @@ public abstract sealed class PackedTensor extends WeightTensor
      * most {@code available}, and returns how many. A format that can share its weight unpacking between vectors
      * takes several at once.
      */
-    int groupsDots(int row, Q8Activations x, int t, int available, float[] out, int[] scratch) {
-        out[t * rows + row] = groupsDot(row, x, t, scratch);
+    int groupsDots(int row, Q8Activations x, int t, int available, float[] out) {
+        out[t * rows + row] = groupsDot(row, x, t);
         return 1;
     }
 
-    /**
-     * Row · vector t over the whole groups: apart from the tail so that the JIT inlines every vector op of it.
-     * {@code scratch} holds at least {@link #scratchInts()} ints of the calling thread.
-     */
-    abstract float groupsDot(int row, Q8Activations x, int t, int[] scratch);
-
-    /** Ints of per-thread scratch {@link #groupsDot} needs. */
-    int scratchInts() {
-        return 0;
-    }
-
-    /** Per-thread scratch, looked up once per matmul rather than once per row. */
-    private static final ThreadLocal<int[]> SCRATCH = ThreadLocal.withInitial(() -> new int[0]);
-
-    private int[] scratch() {
-        int[] scratch = SCRATCH.get();
-        if (scratch.length < scratchInts()) {
-            scratch = new int[scratchInts()];
-            SCRATCH.set(scratch);
-        }
-        return scratch;
-    }
+    /** Row · vector t over the whole groups: apart from the tail so that the JIT inlines every vector op of it. */
+    abstract float groupsDot(int row, Q8Activations x, int t);
 
     /** Row · vector t over the tail blocks. */
     abstract float tailDot(int row, Q8Activations x, int t);

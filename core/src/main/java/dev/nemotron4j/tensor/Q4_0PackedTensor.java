@@ -51,7 +51,7 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
      * vector it was not always inlined into the model's matmul, and the boxed vector cut decode speed by four.
      */
     @Override
-    float groupsDot(int row, Q8Activations x, int t, int[] scratch) {
+    float groupsDot(int row, Q8Activations x, int t) {
         int groups = groups(cols);
         int blocks = cols / QK;
         byte[] values = x.values;
@@ -85,9 +85,9 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
      * nibbles once for all four (a third of the ops of one vector's step; 1.24× the vector-weights per second).
      */
     @Override
-    int groupsDots(int row, Q8Activations x, int t, int available, float[] out, int[] scratch) {
+    int groupsDots(int row, Q8Activations x, int t, int available, float[] out) {
         if (available < 4) {
-            out[t * rows + row] = groupsDot(row, x, t, scratch);
+            out[t * rows + row] = groupsDot(row, x, t);
             return 1;
         }
         int groups = groups(cols);

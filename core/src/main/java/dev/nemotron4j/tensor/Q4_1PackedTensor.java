@@ -46,7 +46,7 @@ public final class Q4_1PackedTensor extends PackedTensor {
     }
 
     @Override
-    float groupsDot(int row, Q8Activations x, int t, int[] scratch) {
+    float groupsDot(int row, Q8Activations x, int t) {
         int groups = groups(cols);
         int blocks = cols / QK;
         FloatVector acc0 = FloatVector.zero(F);

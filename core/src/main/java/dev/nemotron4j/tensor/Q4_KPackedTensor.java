@@ -77,7 +77,7 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
 
     /** Q4_1's kernel with the block scales and minimums formed from the header (vector ops written out, as there). */
     @Override
-    float groupsDot(int row, Q8Activations x, int t, int[] scratch) {
+    float groupsDot(int row, Q8Activations x, int t) {
         int groups = groups(cols);
         int blocks = cols / QK;
         FloatVector acc0 = FloatVector.zero(F);
@@ -121,9 +121,9 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
      * here too: shared through a method that stores its sums to an array, it measured 63–64 against 69–71 Gw/s.
      */
     @Override
-    int groupsDots(int row, Q8Activations x, int t, int available, float[] out, int[] scratch) {
+    int groupsDots(int row, Q8Activations x, int t, int available, float[] out) {
         if (available < 4) {
-            out[t * rows + row] = groupsDot(row, x, t, scratch);
+            out[t * rows + row] = groupsDot(row, x, t);
             return 1;
         }
         int groups = groups(cols);

@@ -92,7 +92,7 @@ public final class Q5_KPackedTensor extends KPackedTensor {
      * are written out: a helper left as a call by C2's inlining budget returns its vector boxed.
      */
     @Override
-    float groupsDot(int row, Q8Activations x, int t, int[] scratch) {
+    float groupsDot(int row, Q8Activations x, int t) {
         int blocks = cols / QK;
         byte[] values = x.values;
         FloatVector acc0 = FloatVector.zero(F);

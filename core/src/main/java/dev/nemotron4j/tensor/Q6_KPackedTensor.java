@@ -152,7 +152,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
      * a helper left as a call returns its vector boxed (2.5× slower).
      */
     @Override
-    float groupsDot(int row, Q8Activations x, int t, int[] scratch) {
+    float groupsDot(int row, Q8Activations x, int t) {
         int groups = groups(cols);
         int blocks = cols / QK;
         byte[] values = x.values;

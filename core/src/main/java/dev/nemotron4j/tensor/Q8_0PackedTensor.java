@@ -43,7 +43,7 @@ public final class Q8_0PackedTensor extends PackedTensor {
     }
 
     @Override
-    float groupsDot(int row, Q8Activations x, int t, int[] scratch) {
+    float groupsDot(int row, Q8Activations x, int t) {
         int groups = groups(cols);
         int blocks = cols / QK;
         byte[] values = x.values;
