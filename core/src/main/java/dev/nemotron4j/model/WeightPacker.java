@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * rows in parallel (Q4_K 19-byte blocks of 32 values, Q5_K 25-byte ones, Q6_K 28-byte ones). A mapped source is copied
  * into the model's arena and its pages are then dropped from memory (the file stays mapped for the tensors that are not
  * packed); a source already in memory (quantized on load) is packed in place when the packed form has its size, since
- * packing only moves bytes within a row.
+ * packing only moves bytes within a row (or within the four rows that Q4_0 lays out together).
  */
 final class WeightPacker {
     private final boolean enabled;
@@ -35,8 +35,9 @@ final class WeightPacker {
         boolean inPlace = bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
         MemorySegment dst = inPlace ? source : NativeMemory.allocate(arena, bytes);
         AtomicBoolean usable = new AtomicBoolean(true);
-        Parallel.forRange(m.rows(), 64, (from, to) -> {
-            if (!PackedTensor.pack(m, dst, from, to)) {
+        int together = PackedTensor.packedRows(m.type());
+        Parallel.forRange((m.rows() + together - 1) / together, 64, (from, to) -> {
+            if (!PackedTensor.pack(m, dst, from * together, Math.min(to * together, m.rows()))) {
                 usable.set(false);
             }
         });

@@ -137,16 +137,22 @@ public abstract sealed class PackedTensor extends WeightTensor
     }
 
     /**
-     * Bytes the packed form of a rows × cols matrix of {@code type} takes: the source's for Q4_0, Q4_1 and Q8_0 (which
-     * may then be packed in place), more for the K formats.
+     * Bytes the packed form of a rows × cols matrix of {@code type} takes: the source's for Q4_1, Q8_0 and Q4_0 with
+     * whole quads of rows (which may then be packed in place), more for the K formats and other Q4_0.
      */
     public static long byteSize(GGMLType type, int rows, int cols) {
         return switch (type) {
+            case Q4_0 -> Q4_0PackedTensor.byteSize(rows, cols);
             case Q4_K -> Q4_KPackedTensor.byteSize(rows, cols);
             case Q5_K -> Q5_KPackedTensor.byteSize(rows, cols);
             case Q6_K -> Q6_KPackedTensor.byteSize(rows, cols);
             default -> type.byteSize(cols) * rows;
         };
+    }
+
+    /** Rows {@link #pack} lays out together: a range given to it starts at a multiple of this. */
+    public static int packedRows(GGMLType type) {
+        return type == GGMLType.Q4_0 ? 4 : 1;
     }
 
     /**
@@ -188,36 +194,25 @@ public abstract sealed class PackedTensor extends WeightTensor
     }
 
     /**
-     * A row whose steps hold nibbles as {@link Q4_0PackedTensor}'s do (value j in the low nibble, value j + 16 xor 8
-     * in the high one) as the integers nibble − 8, in stored order: the {@link IntegerRows integer form} of Q4_0 and
-     * Q4_K. Whole groups with vectors, tail blocks through {@link #nibbleByte}.
+     * The stored order of rows whose steps hold nibbles as {@link Q4_1PackedTensor}'s do: stored position
+     * g·32·LANES + j·2·LANES + k is value j of block g·LANES + k, and + LANES value j + 16; tail blocks in column order.
      */
-    final void nibblesAsShorts(int row, short[] q, int qOffset) {
+    static int[] nibbleOrder(int cols) {
+        int[] order = new int[cols];
+        for (int c = 0; c < cols; c++) {
+            order[c] = c;
+        }
         for (int g = 0; g < groups(cols); g++) {
-            long steps = group(row, g) + (long) headerBytes * LANES;
             for (int j = 0; j < QK / 2; j++) {
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(Simd.B_HALF, data, steps + (long) j * LANES,
-                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, Simd.S_FULL, 0);
-                int o = qOffset + g * QK * LANES + j * 2 * LANES;
-                v.and((short) 0x0f).sub((short) 8).intoArray(q, o);
-                v.lanewise(VectorOperators.ASHR, 4).intoArray(q, o + LANES);
+                for (int k = 0; k < LANES; k++) {
+                    int column = (g * LANES + k) * QK + j;
+                    int p = g * QK * LANES + j * 2 * LANES + k;
+                    order[p] = column;
+                    order[p + LANES] = column + QK / 2;
+                }
             }
         }
-        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
-            for (int j = 0; j < QK / 2; j++) {
-                int nibbles = nibbleByte(row, b, j);
-                q[qOffset + b * QK + j] = (short) ((nibbles & 0x0f) - 8);
-                q[qOffset + b * QK + j + QK / 2] = (short) ((nibbles >>> 4) - 8);
-            }
-        }
-    }
-
-    /**
-     * Byte j of block b of a 4-bit format, value j in the low nibble and j + 16 in the high one, for the scalar paths;
-     * a format whose tail blocks are not in that form reads them its own way.
-     */
-    int nibbleByte(int row, int b, int j) {
-        return sourceByte(row, b, j);
+        return order;
     }
 
     /** Whole groups in a row of {@code cols} values. */
@@ -227,9 +222,9 @@ public abstract sealed class PackedTensor extends WeightTensor
 
     /**
      * out[t·rows + r] = W[r]·x_t for rows r in [from, to) and every vector of {@code x}, with integer products (the
-     * decode path).
+     * decode path): row by row, which a layout that interleaves rows (Q4_0's) overrides.
      */
-    public final void matmul(Q8Activations x, float[] out, int from, int to) {
+    public void matmul(Q8Activations x, float[] out, int from, int to) {
         int n = x.vectors();
         for (int r = from; r < to; r++) {
             for (int t = 0; t < n; ) {
@@ -386,13 +381,23 @@ public abstract sealed class PackedTensor extends WeightTensor
      * 0 … LANES/2−1, then LANES/2 … LANES−1.
      */
     final FloatVector halvesLow(long pairs) {
-        return IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.LSHL, 16)
-                .lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats().mul(Simd.HALF_REBIAS);
+        return lowHalves(IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN));
     }
 
     final FloatVector halvesHigh(long pairs) {
-        return IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.ASHR, 3)
-                .and(Simd.HALF_MASK).reinterpretAsFloats().mul(Simd.HALF_REBIAS);
+        return highHalves(IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN));
+    }
+
+    /** The low f16 of each pair as floats (see {@link Simd#highHalfUnscaled}). */
+    static FloatVector lowHalves(IntVector pairs) {
+        return pairs.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
+                .reinterpretAsFloats().mul(Simd.HALF_REBIAS);
+    }
+
+    /** The high f16 of each pair as floats. */
+    static FloatVector highHalves(IntVector pairs) {
+        return pairs.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats()
+                .mul(Simd.HALF_REBIAS);
     }
 
     /** Half of block {@code k} in the pairs at byte {@code pairs}, for the scalar paths. */

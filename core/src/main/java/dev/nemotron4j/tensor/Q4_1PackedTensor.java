@@ -17,10 +17,12 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
 
 /**
  * {@link Q4_1Tensor Q4_1} {@link PackedTensor packed} for decode. A group of LANES blocks is 20·LANES bytes: the
- * LANES f16 scales d (in pairs), the LANES f16 minimums m (in pairs), then 16 steps exactly as
- * {@link Q4_0PackedTensor Q4_0}'s. With unsigned nibbles u, a value is
- * d·u + m, and a block's dot product with activations of scale e is
- * e·(d·Σ (u − 8)·q + (8d + m)·Σ q): Q4_0's exact integer sum, plus the activations' block sums.
+ * LANES f16 scales d (in pairs), the LANES f16 minimums m (in pairs), then 16 steps of LANES bytes, where byte k of
+ * step j is byte j of block k's qs with its high nibble's top bit flipped. Read as a signed byte b, the low nibble
+ * {@code b & 15} is u of value j and {@code b >> 4} is u − 8 of value j + 16, so both come out in one op each; the
+ * sums start at {@link Q8Activations#lowOffsets −8·Σ q} of the low half, so that a block's Σ (u − 8)·q is exact in
+ * 16-bit lanes. With unsigned nibbles u a value is d·u + m, and a block's dot product with activations of scale e is
+ * e·(d·Σ (u − 8)·q + (8d + m)·Σ q).
  */
 public final class Q4_1PackedTensor extends PackedTensor {
     private static final int BLOCK_BYTES = 20;
@@ -56,7 +58,9 @@ public final class Q4_1PackedTensor extends PackedTensor {
             int xs = t * blocks + g * LANES;
             int xg = t * cols + g * QK * LANES;
             ShortVector sum = ShortVector.fromArray(S_FULL, x.lowOffsets, xs);
-            for (int j = 0; j < STEPS; j++) { // Q4_0's step loop (see there why it is not shared)
+            // The step loop is written out here and in Q4_K's: as a method returning a vector it was not always
+            // inlined into the model's matmul, and the boxed vector cut decode speed by four.
+            for (int j = 0; j < STEPS; j++) {
                 ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
                                 group + 4L * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.B2S, S_FULL, 0);
@@ -109,7 +113,7 @@ public final class Q4_1PackedTensor extends PackedTensor {
         return sum;
     }
 
-    /** Low nibbles give u, high ones u − 8 (see {@link Q4_0PackedTensor}), so those take 8d + m as their offset. */
+    /** Low nibbles give u, high ones u − 8, so those take 8d + m as their offset. */
     @Override
     public void dequantizeRowStored(int row, float[] out, int outOffset) {
         int groups = groups(cols);
@@ -142,10 +146,10 @@ public final class Q4_1PackedTensor extends PackedTensor {
         }
     }
 
-    /** The same order as {@link Q4_0PackedTensor}'s: both keep value j and j + 16 of a block in one byte. */
+    /** Values j and j + 16 of a block share a byte. */
     @Override
     int[] storedOrder(int cols) {
-        return Q4_0PackedTensor.nibbleOrder(cols);
+        return nibbleOrder(cols);
     }
 
     @Override

@@ -29,8 +29,10 @@ public final class Q8Activations {
     byte[] values = new byte[0];
     /** scales[t·blocks + b] = d of block b of vector t. */
     float[] scales = new float[0];
-    /** lowOffsets[t·blocks + b] = −8 · Σ_{j<16} q_j of the block: Q4_0's nibble offset applied to its low half. */
+    /** lowOffsets[t·blocks + b] = −8 · Σ_{j<16} q_j of the block: Q4_1's nibble offset applied to its low half. */
     short[] lowOffsets = new short[0];
+    /** q4Offsets[t·blocks + b] = −8 · Σ q of the block: Q4_0's nibble offset. */
+    short[] q4Offsets = new short[0];
     /**
      * q5Offsets[(3t + w)·blocks + b] = −16 · Σ q_j over values [15w, 15w + 15) of the block (w = 2: values 30 and 31):
      * Q5_K's centring of the values it adds up in window w.
@@ -65,6 +67,7 @@ public final class Q8Activations {
             values = new byte[n * cols];
             scales = new float[n * blocks];
             lowOffsets = new short[n * blocks];
+            q4Offsets = new short[n * blocks];
             q5Offsets = new short[3 * n * blocks];
             sums = new float[n * blocks];
             q6Offsets = new short[4 * n * blocks];
@@ -122,6 +125,7 @@ public final class Q8Activations {
         int q5Last = -16 * last2;
         scales[t * (cols / QK) + b] = d;
         lowOffsets[t * (cols / QK) + b] = (short) (-8 * lowSum);
+        q4Offsets[t * (cols / QK) + b] = (short) (-8 * sum);
         q5Offsets[3 * t * (cols / QK) + b] = (short) q5First;
         q5Offsets[(3 * t + 1) * (cols / QK) + b] = (short) q5Second;
         q5Offsets[(3 * t + 2) * (cols / QK) + b] = (short) q5Last;

@@ -42,8 +42,8 @@ class ParallelTest {
     }
 
     /**
-     * Chunks start at 1/(2·threads) of the range and shrink with what is left, down to the grain; only the last may be
-     * shorter, when fewer indices than the grain remain.
+     * Chunks start at 1/(2·threads) of the range and shrink with what is left, down to the grain, in whole multiples
+     * of it; only the last may be shorter, when fewer indices than the grain remain.
      */
     @Test
     void chunksShrinkToTheGrain() {
@@ -55,9 +55,10 @@ class ParallelTest {
         List<Integer> sizes = new ArrayList<>();
         for (int from = 0; from < n; from += sizeAt[from]) {
             assertTrue(sizeAt[from] > 0, "no chunk starts at " + from);
+            assertEquals(0, from % grain, "a chunk starts between multiples of the grain: " + from);
             sizes.add(sizeAt[from]);
         }
-        assertEquals(n / 4, sizes.getFirst());
+        assertEquals(n / 4 / grain * grain, sizes.getFirst());
         for (int i = 1; i < sizes.size(); i++) {
             assertTrue(sizes.get(i) <= sizes.get(i - 1), "chunk " + i + " grew: " + sizes);
             assertTrue(sizes.get(i) >= grain || i == sizes.size() - 1, "chunk " + i + " under the grain: " + sizes);

@@ -94,7 +94,9 @@ class PackedTensorTest {
         Q8Activations q = new Q8Activations();
         q.quantize(x, n, cols);
         float[] out = new float[n * rows];
-        packed.matmul(q, out, 0, rows);
+        // Two ranges, as threads split the rows: the first ends inside Q4_0's first quad of rows.
+        packed.matmul(q, out, 0, 3);
+        packed.matmul(q, out, 3, rows);
         for (int r = 0; r < rows; r++) {
             for (int t = 0; t < n; t++) {
                 float reference = packed.dotScalar(r, q, t);
@@ -148,11 +150,12 @@ class PackedTensorTest {
     @EnumSource(value = GGMLType.class, names = {"Q4_0", "Q4_1", "Q8_0"})
     void packingInPlaceEqualsPackingToACopy(GGMLType type) {
         int cols = GROUP + 128;
-        WeightTensor source = source(type, 5, cols, 3);
+        int rows = type == GGMLType.Q4_0 ? 8 : 5; // Q4_0 packs in place only whole quads of rows
+        WeightTensor source = source(type, rows, cols, 3);
         MemorySegment copy = Arena.ofAuto().allocate(source.data().byteSize());
         copy.copyFrom(source.data());
         PackedTensor elsewhere = pack(source);
-        pack(WeightTensor.of(type, copy, 5, cols), copy);
+        pack(WeightTensor.of(type, copy, rows, cols), copy);
         assertEquals(-1, elsewhere.data().mismatch(copy));
     }
 
@@ -200,6 +203,42 @@ class PackedTensorTest {
         }
     }
 
+    /**
+     * Q4_0's block sums at their extremes, where the four rows of a quad share each short and only the wrapped sums
+     * give each row back: nibbles 0 and 15 in every order over two quads, against activations of +127 and −127, in
+     * whole groups and in the tail.
+     */
+    @org.junit.jupiter.api.Test
+    void q4_0QuadSumsAtTheirExtremesAreExact() {
+        int cols = GROUP + 256;
+        int rows = 8;
+        int[] nibbles = {0, 15, 15, 0, 15, 0, 15, 0};
+        float d = 0.5f;
+        long rowBytes = GGMLType.Q4_0.byteSize(cols);
+        MemorySegment data = Arena.ofAuto().allocate(rowBytes * rows);
+        for (int r = 0; r < rows; r++) {
+            for (long block = r * rowBytes; block < (r + 1) * rowBytes; block += 18) {
+                data.set(Simd.LE_SHORT, block, Float.floatToFloat16(d));
+                data.asSlice(block + 2, 16).fill((byte) (nibbles[r] * 0x11));
+            }
+        }
+        PackedTensor packed = pack(WeightTensor.of(GGMLType.Q4_0, data, rows, cols));
+        float[] x = new float[2 * cols];
+        Arrays.fill(x, 0, cols, 1f);
+        Arrays.fill(x, cols, 2 * cols, -1f);
+        Q8Activations q = new Q8Activations();
+        q.quantize(x, 2, cols);
+        float[] out = new float[2 * rows];
+        packed.matmul(q, out, 0, rows);
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < 2; t++) {
+                float exact = cols * d * (nibbles[r] - 8) * (t == 0 ? 1 : -1);
+                assertEquals(exact, packed.dotScalar(r, q, t), 1e-5f * Math.abs(exact), "reference, row " + r);
+                assertEquals(exact, out[t * rows + r], 1e-5f * Math.abs(exact), "kernel, row " + r + " vector " + t);
+            }
+        }
+    }
+
     /** The activations carry the same 8-bit values and scales as ggml's Q8_0 quantizer gives the same numbers. */
     @org.junit.jupiter.api.Test
     void activationsQuantizeLikeQ8_0() {
@@ -232,6 +271,7 @@ class PackedTensorTest {
             for (int j = 0; j < 32; j++) {
                 all += q.value(0, b * 32 + j);
             }
+            assertEquals((short) (-8 * all), q.q4Offsets[b]);
             assertEquals(q.scale(0, b) * all, q.sum(0, b), 0f);
             for (int o = 0; o < 4; o++) {
                 int octet = 0;
