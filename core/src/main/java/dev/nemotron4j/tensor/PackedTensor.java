@@ -195,7 +195,8 @@ public abstract sealed class PackedTensor extends WeightTensor
 
     /**
      * The stored order of rows whose steps hold nibbles as {@link Q4_1PackedTensor}'s do: stored position
-     * g·32·LANES + j·2·LANES + k is value j of block g·LANES + k, and + LANES value j + 16; tail blocks in column order.
+     * g·32·LANES + j·2·LANES + k is value j of block g·LANES + k, and + LANES value j + 16; tail blocks in column
+     * order.
      */
     static int[] nibbleOrder(int cols) {
         int[] order = new int[cols];

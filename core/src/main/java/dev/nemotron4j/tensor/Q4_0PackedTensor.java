@@ -190,26 +190,26 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
             FloatVector e1 = FloatVector.fromArray(F, x.scales, xs + L).mul(Simd.HALF_REBIAS);
             IntVector d = IntVector.fromMemorySegment(I, data, group, ByteOrder.LITTLE_ENDIAN);
             a0 = ((FloatVector) s0.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
-                    .fma(e0.mul(d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
-                            .reinterpretAsFloats()), a0);
+                    .fma(e0.mul(d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3)
+                            .and(Simd.HALF_MASK).reinterpretAsFloats()), a0);
             a0 = ((FloatVector) s0.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(e1.mul(d.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats()), a0);
             d = IntVector.fromMemorySegment(I, data, group + 2 * LANES, ByteOrder.LITTLE_ENDIAN);
             a1 = ((FloatVector) s1.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
-                    .fma(e0.mul(d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
-                            .reinterpretAsFloats()), a1);
+                    .fma(e0.mul(d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3)
+                            .and(Simd.HALF_MASK).reinterpretAsFloats()), a1);
             a1 = ((FloatVector) s1.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(e1.mul(d.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats()), a1);
             d = IntVector.fromMemorySegment(I, data, group + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
             a2 = ((FloatVector) s2.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
-                    .fma(e0.mul(d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
-                            .reinterpretAsFloats()), a2);
+                    .fma(e0.mul(d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3)
+                            .and(Simd.HALF_MASK).reinterpretAsFloats()), a2);
             a2 = ((FloatVector) s2.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(e1.mul(d.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats()), a2);
             d = IntVector.fromMemorySegment(I, data, group + 6 * LANES, ByteOrder.LITTLE_ENDIAN);
             a3 = ((FloatVector) s3.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
-                    .fma(e0.mul(d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
-                            .reinterpretAsFloats()), a3);
+                    .fma(e0.mul(d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3)
+                            .and(Simd.HALF_MASK).reinterpretAsFloats()), a3);
             a3 = ((FloatVector) s3.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(e1.mul(d.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats()), a3);
         }

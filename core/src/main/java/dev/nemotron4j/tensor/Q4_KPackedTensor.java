@@ -118,7 +118,8 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
 
     /**
      * Four vectors at a time when there are four, each step's weights widened and split into nibbles once for all
-     * four (1.24 times the vector-weights per second of one at a time); shared through a method that stores its sums to an array, it measured 63–64 against 69–71 Gw/s.
+     * four (1.24 times the vector-weights per second of one at a time), the step loop written out: shared through a
+     * method that stores its sums to an array, it measured 63–64 against 69–71 Gw/s.
      */
     @Override
     int groupsDots(int row, Q8Activations x, int t, int available, float[] out) {
