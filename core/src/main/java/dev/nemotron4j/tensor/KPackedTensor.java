@@ -107,8 +107,13 @@ abstract sealed class KPackedTensor extends PackedTensor permits Q4_KPackedTenso
         }
     }
 
+    /** Byte offset of the header of group g of a row (a layout that keeps rows together has its own). */
+    long header(int row, int g) {
+        return group(row, g);
+    }
+
     /** Byte offset of the tail super-block that holds tail block b of a row. */
-    final long tailSuperBlock(int row, int b) {
+    long tailSuperBlock(int row, int b) {
         int packed = groups(cols) * LANES;
         return rowOffset(row) + packed * (long) blockBytes + (long) (b - packed) / SUB * sourceBytes;
     }
@@ -119,7 +124,7 @@ abstract sealed class KPackedTensor extends PackedTensor permits Q4_KPackedTenso
             long block = tailSuperBlock(row, b);
             return Simd.f16(data, block) * Q4_KTensor.scale(data, block + 4, b % SUB);
         }
-        long group = group(row, b / LANES);
+        long group = header(row, b / LANES);
         int k = b % LANES;
         return data.get(LE_FLOAT, group + 4L * (k / SUB)) * data.get(ValueLayout.JAVA_BYTE, group + LANES + k);
     }
@@ -130,7 +135,7 @@ abstract sealed class KPackedTensor extends PackedTensor permits Q4_KPackedTenso
             long block = tailSuperBlock(row, b);
             return -Simd.f16(data, block + 2) * Q4_KTensor.min(data, block + 4, b % SUB);
         }
-        long group = group(row, b / LANES);
+        long group = header(row, b / LANES);
         int k = b % LANES;
         return data.get(LE_FLOAT, group + LANES / 2 + 4L * (k / SUB))
                 * data.get(ValueLayout.JAVA_BYTE, group + 2L * LANES + k);

@@ -30,7 +30,8 @@ import static dev.nemotron4j.tensor.Simd.L;
  * low half and that of block i + LANES/2 in its high half, which is the order the float lanes take them in. Blocks
  * after the last whole group (the tail, e.g. 8 of the 360 blocks of an 11520-wide row) follow in the source format.
  * Q4_K and Q6_K, converted from their super-blocks at load, have headers of their own ({@link Q4_KPackedTensor},
- * {@link Q6_KPackedTensor}).
+ * {@link Q6_KPackedTensor}); Q4_0 and Q4_K keep four rows together in each group, their scales after the steps
+ * ({@link Q4_0PackedTensor}).
  */
 public abstract sealed class PackedTensor extends WeightTensor
         permits KPackedTensor, Q4_0PackedTensor, Q4_1PackedTensor, Q6_KPackedTensor, Q8_0PackedTensor {
@@ -152,7 +153,7 @@ public abstract sealed class PackedTensor extends WeightTensor
 
     /** Rows {@link #pack} lays out together: a range given to it starts at a multiple of this. */
     public static int packedRows(GGMLType type) {
-        return type == GGMLType.Q4_0 ? 4 : 1;
+        return type == GGMLType.Q4_0 || type == GGMLType.Q4_K ? QUAD : 1;
     }
 
     /**
@@ -193,23 +194,58 @@ public abstract sealed class PackedTensor extends WeightTensor
         return cols % QK == 0 && groups(cols) > 0;
     }
 
+    /** Rows that Q4_0 and Q4_K lay out together, a quad (see {@link Q4_0PackedTensor}). */
+    static final int QUAD = 4;
+
     /**
-     * The stored order of rows whose steps hold nibbles as {@link Q4_1PackedTensor}'s do: stored position
-     * g·32·LANES + j·2·LANES + k is value j of block g·LANES + k, and + LANES value j + 16; tail blocks in column
-     * order.
+     * Steps j and j + 16 (j &lt; 16) of a quad group, from the four rows' byte steps: {@code rowSteps[i][at + j·LANES
+     * + k]} holds value j of block k of row i in its low nibble and value j + 16 in its high nibble, that one xor
+     * {@code flip}. Short k of quad step j then holds row i's nibble of value j at bits 4i, the last row's xor 8.
      */
-    static int[] nibbleOrder(int cols) {
+    static void quadSteps(byte[][] rowSteps, int at, int flip, byte[] out, int outAt) {
+        for (int j = 0; j < QK / 2; j++) {
+            ShortVector low = ShortVector.zero(Simd.S_FULL);
+            ShortVector high = low;
+            for (int i = 0; i < QUAD; i++) {
+                ShortVector b = (ShortVector) ByteVector.fromArray(Simd.B_HALF, rowSteps[i], at + j * LANES)
+                        .convertShape(VectorOperators.B2S, Simd.S_FULL, 0);
+                short last = (short) (i == QUAD - 1 ? 8 : 0);
+                low = low.or(b.and((short) 0x0f).lanewise(VectorOperators.XOR, last)
+                        .lanewise(VectorOperators.LSHL, 4 * i));
+                high = high.or(b.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f)
+                        .lanewise(VectorOperators.XOR, (short) (last ^ flip >> 4)).lanewise(VectorOperators.LSHL, 4 * i));
+            }
+            low.reinterpretAsBytes().intoArray(out, outAt + j * 2 * LANES);
+            high.reinterpretAsBytes().intoArray(out, outAt + (j + QK / 2) * 2 * LANES);
+        }
+    }
+
+    /** Row i's values u − 8 in the quad step at {@code step}, for the paths that decode whole rows. */
+    final ShortVector quadValues(long step, int i) {
+        ShortVector q = ShortVector.fromMemorySegment(Simd.S_FULL, data, step, ByteOrder.LITTLE_ENDIAN)
+                .lanewise(VectorOperators.ASHR, 4 * i);
+        return i == QUAD - 1 ? q : q.and((short) 0x0f).sub((short) 8);
+    }
+
+    /** Row i's nibble u (0–15) in lane k of the quad step at {@code step}, for the scalar paths. */
+    final int quadNibble(long step, int k, int i) {
+        int s = data.get(Simd.LE_SHORT, step + 2L * k);
+        return ((s >> 4 * i) & 0x0f) ^ (i == QUAD - 1 ? 8 : 0);
+    }
+
+    /**
+     * The stored order of quad steps: position g·32·LANES + j·LANES + k is value j of block g·LANES + k, the order of
+     * the activations; tail blocks in column order.
+     */
+    static int[] quadOrder(int cols) {
         int[] order = new int[cols];
         for (int c = 0; c < cols; c++) {
             order[c] = c;
         }
         for (int g = 0; g < groups(cols); g++) {
-            for (int j = 0; j < QK / 2; j++) {
+            for (int j = 0; j < QK; j++) {
                 for (int k = 0; k < LANES; k++) {
-                    int column = (g * LANES + k) * QK + j;
-                    int p = g * QK * LANES + j * 2 * LANES + k;
-                    order[p] = column;
-                    order[p + LANES] = column + QK / 2;
+                    order[g * QK * LANES + j * LANES + k] = (g * LANES + k) * QK + j;
                 }
             }
         }
@@ -223,18 +259,27 @@ public abstract sealed class PackedTensor extends WeightTensor
 
     /**
      * out[t·rows + r] = W[r]·x_t for rows r in [from, to) and every vector of {@code x}, with integer products (the
-     * decode path): row by row, which a layout that interleaves rows (Q4_0's) overrides.
+     * decode path).
      */
-    public void matmul(Q8Activations x, float[] out, int from, int to) {
-        int n = x.vectors();
-        for (int r = from; r < to; r++) {
-            for (int t = 0; t < n; ) {
-                t += groupsDots(r, x, t, n - t, out);
-            }
-            for (int t = 0; t < n; t++) {
-                out[t * rows + r] += tailDot(r, x, t);
-            }
+    public final void matmul(Q8Activations x, float[] out, int from, int to) {
+        for (int r = from; r < to; ) {
+            r += rowDots(r, to, x, out);
         }
+    }
+
+    /**
+     * Row r (and, for a layout that keeps rows together, the rows after it up to at most {@code to}) times every
+     * vector, tail blocks included; returns how many rows.
+     */
+    int rowDots(int r, int to, Q8Activations x, float[] out) {
+        int n = x.vectors();
+        for (int t = 0; t < n; ) {
+            t += groupsDots(r, x, t, n - t, out);
+        }
+        for (int t = 0; t < n; t++) {
+            out[t * rows + r] += tailDot(r, x, t);
+        }
+        return 1;
     }
 
     /**

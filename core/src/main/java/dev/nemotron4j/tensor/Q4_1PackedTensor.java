@@ -146,10 +146,27 @@ public final class Q4_1PackedTensor extends PackedTensor {
         }
     }
 
-    /** Values j and j + 16 of a block share a byte. */
+    /**
+     * Values j and j + 16 of a block share a byte: stored position g·32·LANES + j·2·LANES + k is value j of block
+     * g·LANES + k, and + LANES value j + 16; tail blocks in column order.
+     */
     @Override
     int[] storedOrder(int cols) {
-        return nibbleOrder(cols);
+        int[] order = new int[cols];
+        for (int c = 0; c < cols; c++) {
+            order[c] = c;
+        }
+        for (int g = 0; g < groups(cols); g++) {
+            for (int j = 0; j < QK / 2; j++) {
+                for (int k = 0; k < LANES; k++) {
+                    int column = (g * LANES + k) * QK + j;
+                    int p = g * QK * LANES + j * 2 * LANES + k;
+                    order[p] = column;
+                    order[p + LANES] = column + QK / 2;
+                }
+            }
+        }
+        return order;
     }
 
     @Override

@@ -2,13 +2,13 @@ package dev.nemotron4j.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 import static dev.nemotron4j.tensor.Simd.B_HALF;
 import static dev.nemotron4j.tensor.Simd.F;
@@ -17,17 +17,25 @@ import static dev.nemotron4j.tensor.Simd.L;
 import static dev.nemotron4j.tensor.Simd.S_FULL;
 
 /**
- * {@link Q4_KTensor Q4_K} {@link PackedTensor packed} for decode, 19 bytes per 32 values against Q4_K's 18. Each
- * sub-block of 32 values is a block of unsigned nibbles u with value d·scale·u − dmin·min. A group of LANES blocks is
- * the {@link KPackedTensor header} (3 bytes per block), then 16 steps as {@link Q4_1PackedTensor Q4_1} has them,
- * 19·LANES bytes in all, so a block is the Q4_1 block d·scale, m = −dmin·min, taken exactly, and decodes as
- * {@link Q4_1PackedTensor}'s does: e·(d·Σ (u − 8)·q + (8d + m)·Σ q). Tail super-blocks take Q4_K's 144 bytes.
+ * {@link Q4_KTensor Q4_K} {@link PackedTensor packed} for decode, 19 bytes per 32 values against Q4_K's 18, four rows
+ * together as {@link Q4_0PackedTensor Q4_0} keeps them. Each sub-block of 32 values is a block of unsigned nibbles u
+ * with value d·scale·u − dmin·min. A quad group of LANES blocks is 32 steps of LANES shorts as Q4_0's, then the four
+ * rows' {@link KPackedTensor headers} (3 bytes per block each): a block is the Q4_1 block d·scale,
+ * m = −dmin·min, taken exactly, and its dot product with activations of scale e is e·(d·Σ (u − 8)·q + (8d + m)·Σ q),
+ * the integer sum recovered exactly as Q4_0's. The four rows' tail super-blocks follow their groups in Q4_K's 144
+ * bytes, row after row; a last quad of fewer rows is padded with zero headers.
  */
 public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows {
     private static final int BLOCK_BYTES = 19;
     private static final int HEADER_BYTES = 3;
-    private static final int STEPS = QK / 2;
     private static final int SOURCE_BYTES = 144;
+    private static final int STEP_BYTES = 2 * LANES;
+    /** Bytes of a quad group's steps, which its four headers follow. */
+    private static final int STEPS_BYTES = QK * STEP_BYTES;
+
+    private final long quadGroupBytes = QUAD * groupBytes;
+    /** Bytes of a row's tail super-blocks. */
+    private final long tailBytes = rowBytes - groups(cols) * groupBytes;
 
     private Q4_KPackedTensor(MemorySegment data, int rows, int cols) {
         super(data, rows, cols, BLOCK_BYTES, HEADER_BYTES, SOURCE_BYTES);
@@ -43,18 +51,56 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
         return new Q4_KPackedTensor(data, rows, cols);
     }
 
-    /** Bytes the packed form of a rows × cols matrix takes. */
+    /** Bytes the packed form of a rows × cols matrix takes: whole quads. */
     public static long byteSize(int rows, int cols) {
-        return rows * rowBytes(cols, BLOCK_BYTES, SOURCE_BYTES);
+        return (rows + QUAD - 1) / QUAD * QUAD * rowBytes(cols, BLOCK_BYTES, SOURCE_BYTES);
     }
 
-    /** Converts rows [from, to) of {@code source} into {@code dst}. */
+    /**
+     * Converts the quads of rows [from, to) of {@code source} into {@code dst}; {@code from} must start a quad and
+     * {@code to} end one or the matrix. Each row is packed alone first (header, then Q4_1's byte steps), then the four
+     * rows' steps are merged into shorts.
+     */
     public static void pack(Q4_KTensor source, MemorySegment dst, int from, int to) {
-        pack(source, dst, from, to, BLOCK_BYTES, HEADER_BYTES, STEPS, SOURCE_BYTES, (q4k, block, sb, steps, out) -> {
-            for (int s = 0; s < SUB; s++) {
-                mergeNibbles(q4k, block, s, steps, (sb * SUB + s) * BLOCK_BYTES + HEADER_BYTES);
+        int cols = source.cols();
+        int rowBytes = (int) rowBytes(cols, BLOCK_BYTES, SOURCE_BYTES);
+        int groups = groups(cols);
+        int groupBytes = BLOCK_BYTES * LANES;
+        int tailBytes = rowBytes - groups * groupBytes;
+        byte[] alone = new byte[QUAD * rowBytes];
+        byte[][] rows = new byte[QUAD][rowBytes];
+        byte[] out = new byte[QUAD * rowBytes];
+        for (int r0 = from; r0 < to; r0 += QUAD) {
+            int count = Math.min(QUAD, source.rows() - r0);
+            WeightTensor quad = WeightTensor.of(GGMLType.Q4_K, source.data().asSlice(r0 * source.rowBytes,
+                    count * source.rowBytes), count, cols);
+            pack(quad, MemorySegment.ofArray(alone), 0, count, BLOCK_BYTES, HEADER_BYTES, QK / 2, SOURCE_BYTES,
+                    (q4k, block, sb, steps, row) -> {
+                        for (int s = 0; s < SUB; s++) {
+                            mergeNibbles(q4k, block, s, steps, (sb * SUB + s) * BLOCK_BYTES + HEADER_BYTES);
+                        }
+                    });
+            for (int i = 0; i < QUAD; i++) {
+                if (i < count) {
+                    System.arraycopy(alone, i * rowBytes, rows[i], 0, rowBytes);
+                } else {
+                    Arrays.fill(rows[i], (byte) 0); // zero d and dmin: every value 0
+                }
             }
-        });
+            for (int g = 0; g < groups; g++) {
+                int group = g * QUAD * groupBytes;
+                for (int i = 0; i < QUAD; i++) {
+                    System.arraycopy(rows[i], g * groupBytes, out, group + STEPS_BYTES + i * HEADER_BYTES * LANES,
+                            HEADER_BYTES * LANES);
+                }
+                quadSteps(rows, g * groupBytes + HEADER_BYTES * LANES, 0x80, out, group);
+            }
+            for (int i = 0; i < QUAD; i++) {
+                System.arraycopy(rows[i], groups * groupBytes, out, groups * QUAD * groupBytes + i * tailBytes,
+                        tailBytes);
+            }
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) r0 * rowBytes, QUAD * rowBytes);
+        }
     }
 
     /**
@@ -75,128 +121,192 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
         }
     }
 
-    /** Q4_1's kernel with the block scales and minimums formed from the header (vector ops written out, as there). */
+    /** A whole quad at r four rows at a time, its tails after it; the rows of a quad the range cuts one by one. */
     @Override
-    float groupsDot(int row, Q8Activations x, int t) {
-        int groups = groups(cols);
-        int blocks = cols / QK;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = acc0;
-        for (int g = 0; g < groups; g++) {
-            long group = group(row, g);
-            int xs = t * blocks + g * LANES;
-            int xg = t * cols + g * QK * LANES;
-            ShortVector sum = ShortVector.fromArray(S_FULL, x.lowOffsets, xs);
-            for (int j = 0; j < STEPS; j++) { // Q4_1's step loop (see there why it is not shared)
-                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
-                                group + (long) HEADER_BYTES * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2S, S_FULL, 0);
-                sum = sum.add(q.and((short) 0x0f).mul(activations(x.values, xg + j * LANES)))
-                        .add(q.lanewise(VectorOperators.ASHR, 4)
-                                .mul(activations(x.values, xg + (j + STEPS) * LANES)));
-            }
-            FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
-            ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
-            ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector d0 = superBlocks.rearrange(D_LOW)
-                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
-            FloatVector d1 = superBlocks.rearrange(D_HIGH)
-                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
-            FloatVector c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0)));
-            FloatVector c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1)));
-            acc0 = c0.fma(FloatVector.fromArray(F, x.sums, xs), acc0);
-            acc1 = c1.fma(FloatVector.fromArray(F, x.sums, xs + L), acc1);
-            acc0 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, xs)), acc0);
-            acc1 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, xs + L)), acc1);
+    int rowDots(int r, int to, Q8Activations x, float[] out) {
+        if (r % QUAD != 0 || r + QUAD > to) {
+            return super.rowDots(r, to, x, out);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        int n = x.vectors();
+        for (int t = 0; t < n; t++) {
+            quadDot(r, x, t, out);
+        }
+        if (tailBytes > 0) {
+            for (int i = r; i < r + QUAD; i++) {
+                for (int t = 0; t < n; t++) {
+                    out[t * rows + i] += tailDot(i, x, t);
+                }
+            }
+        }
+        return QUAD;
     }
 
     /**
-     * Four vectors at a time when there are four, each step's weights widened and split into nibbles once for all
-     * four (1.24 times the vector-weights per second of one at a time), the step loop written out: shared through a
-     * method that stores its sums to an array, it measured 63–64 against 69–71 Gw/s.
+     * Rows r0 … r0+3 · vector t over the whole groups, into out: Q4_0's step loop and integer sums, then per row the
+     * block scales and minimums formed from its header. Written out, as there.
      */
-    @Override
-    int groupsDots(int row, Q8Activations x, int t, int available, float[] out) {
-        if (available < 4) {
-            out[t * rows + row] = groupsDot(row, x, t);
-            return 1;
-        }
+    private void quadDot(int r0, Q8Activations x, int t, float[] out) {
         int groups = groups(cols);
         int blocks = cols / QK;
         byte[] values = x.values;
+        long quad = rowOffset(r0);
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
         FloatVector a3 = a0;
         for (int g = 0; g < groups; g++) {
-            long group = group(row, g);
-            int x0 = t * cols + g * QK * LANES;
-            int s0 = t * blocks + g * LANES;
-            ShortVector sum0 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0);
-            ShortVector sum1 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0 + blocks);
-            ShortVector sum2 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0 + 2 * blocks);
-            ShortVector sum3 = ShortVector.fromArray(S_FULL, x.lowOffsets, s0 + 3 * blocks);
-            for (int j = 0; j < STEPS; j++) {
-                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B_HALF, data,
-                                group + (long) HEADER_BYTES * LANES + (long) j * LANES, ByteOrder.LITTLE_ENDIAN)
+            long group = quad + g * quadGroupBytes;
+            long steps = group;
+            int xg = t * cols + g * QK * LANES;
+            int xs = t * blocks + g * LANES;
+            ShortVector s0 = ShortVector.zero(S_FULL);
+            ShortVector s1 = s0;
+            ShortVector s2 = s0;
+            ShortVector s3 = s0;
+            for (int j = 0; j < QK; j++) {
+                ShortVector q = ShortVector.fromMemorySegment(S_FULL, data, steps + (long) j * STEP_BYTES,
+                        ByteOrder.LITTLE_ENDIAN);
+                ShortVector v = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + j * LANES)
                         .convertShape(VectorOperators.B2S, S_FULL, 0);
-                ShortVector low = q.and((short) 0x0f);
-                ShortVector high = q.lanewise(VectorOperators.ASHR, 4);
-                int lo = x0 + j * LANES;
-                int hi = x0 + (j + STEPS) * LANES;
-                sum0 = sum0.add(low.mul(activations(values, lo))).add(high.mul(activations(values, hi)));
-                sum1 = sum1.add(low.mul(activations(values, lo + cols))).add(high.mul(activations(values, hi + cols)));
-                sum2 = sum2.add(low.mul(activations(values, lo + 2 * cols)))
-                        .add(high.mul(activations(values, hi + 2 * cols)));
-                sum3 = sum3.add(low.mul(activations(values, lo + 3 * cols)))
-                        .add(high.mul(activations(values, hi + 3 * cols)));
+                s0 = s0.add(q.mul(v));
+                s1 = s1.add(q.lanewise(VectorOperators.ASHR, 4).mul(v));
+                s2 = s2.add(q.lanewise(VectorOperators.ASHR, 8).mul(v));
+                s3 = s3.add(q.lanewise(VectorOperators.ASHR, 12).mul(v));
             }
-            FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
-            ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
-            ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector d0 = superBlocks.rearrange(D_LOW)
-                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
-            FloatVector d1 = superBlocks.rearrange(D_HIGH)
-                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
-            FloatVector c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0)));
-            FloatVector c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1)));
-            int s1 = s0 + blocks;
-            int s2 = s1 + blocks;
-            int s3 = s2 + blocks;
-            a0 = c0.fma(FloatVector.fromArray(F, x.sums, s0), a0).add(c1.mul(FloatVector.fromArray(F, x.sums, s0 + L)));
-            a1 = c0.fma(FloatVector.fromArray(F, x.sums, s1), a1).add(c1.mul(FloatVector.fromArray(F, x.sums, s1 + L)));
-            a2 = c0.fma(FloatVector.fromArray(F, x.sums, s2), a2).add(c1.mul(FloatVector.fromArray(F, x.sums, s2 + L)));
-            a3 = c0.fma(FloatVector.fromArray(F, x.sums, s3), a3).add(c1.mul(FloatVector.fromArray(F, x.sums, s3 + L)));
-            a0 = ((FloatVector) sum0.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, s0)), a0);
-            a0 = ((FloatVector) sum0.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, s0 + L)), a0);
-            a1 = ((FloatVector) sum1.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, s1)), a1);
-            a1 = ((FloatVector) sum1.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, s1 + L)), a1);
-            a2 = ((FloatVector) sum2.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, s2)), a2);
-            a2 = ((FloatVector) sum2.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, s2 + L)), a2);
-            a3 = ((FloatVector) sum3.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(FloatVector.fromArray(F, x.scales, s3)), a3);
-            a3 = ((FloatVector) sum3.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(FloatVector.fromArray(F, x.scales, s3 + L)), a3);
+            ShortVector offsets = ShortVector.fromArray(S_FULL, x.q4Offsets, xs);
+            s0 = s0.sub(s1.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            s1 = s1.sub(s2.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            s2 = s2.sub(s3.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            FloatVector e0 = FloatVector.fromArray(F, x.scales, xs);
+            FloatVector e1 = FloatVector.fromArray(F, x.scales, xs + L);
+            FloatVector sum0 = FloatVector.fromArray(F, x.sums, xs);
+            FloatVector sum1 = FloatVector.fromArray(F, x.sums, xs + L);
+            FloatVector superBlocks;
+            ByteVector scales;
+            ByteVector mins;
+            FloatVector d0;
+            FloatVector d1;
+            group += STEPS_BYTES;
+            superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            a0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 0))).fma(sum0, a0);
+            a0 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 1))).fma(sum1, a0);
+            a0 = ((FloatVector) s0.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e0), a0);
+            a0 = ((FloatVector) s0.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e1), a0);
+            superBlocks = FloatVector.fromMemorySegment(F, data, group + 1 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 1 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 1 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            a1 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 0))).fma(sum0, a1);
+            a1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 1))).fma(sum1, a1);
+            a1 = ((FloatVector) s1.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e0), a1);
+            a1 = ((FloatVector) s1.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e1), a1);
+            superBlocks = FloatVector.fromMemorySegment(F, data, group + 2 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 2 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            a2 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 0))).fma(sum0, a2);
+            a2 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 1))).fma(sum1, a2);
+            a2 = ((FloatVector) s2.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e0), a2);
+            a2 = ((FloatVector) s2.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e1), a2);
+            superBlocks = FloatVector.fromMemorySegment(F, data, group + 3 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 3 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 3 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            a3 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 0))).fma(sum0, a3);
+            a3 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 1))).fma(sum1, a3);
+            a3 = ((FloatVector) s3.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e0), a3);
+            a3 = ((FloatVector) s3.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e1), a3);
         }
-        out[t * rows + row] = a0.reduceLanes(VectorOperators.ADD);
-        out[(t + 1) * rows + row] = a1.reduceLanes(VectorOperators.ADD);
-        out[(t + 2) * rows + row] = a2.reduceLanes(VectorOperators.ADD);
-        out[(t + 3) * rows + row] = a3.reduceLanes(VectorOperators.ADD);
-        return 4;
+        out[t * rows + r0] = a0.reduceLanes(VectorOperators.ADD);
+        out[t * rows + r0 + 1] = a1.reduceLanes(VectorOperators.ADD);
+        out[t * rows + r0 + 2] = a2.reduceLanes(VectorOperators.ADD);
+        out[t * rows + r0 + 3] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One row of a quad over the whole groups, for the rows of quads a range cuts; written out as above. */
+    @Override
+    float groupsDot(int row, Q8Activations x, int t) {
+        int groups = groups(cols);
+        int blocks = cols / QK;
+        int i = row % QUAD;
+        int shift = 4 * i;
+        boolean last = i == QUAD - 1;
+        short mask = last ? (short) -1 : 0x0f; // the last row's shift leaves u − 8, signed
+        FloatVector acc = FloatVector.zero(F);
+        for (int g = 0; g < groups; g++) {
+            long group = rowOffset(row - i) + g * quadGroupBytes;
+            int xg = t * cols + g * QK * LANES;
+            int xs = t * blocks + g * LANES;
+            ShortVector s0 = last ? ShortVector.zero(S_FULL) : ShortVector.fromArray(S_FULL, x.q4Offsets, xs);
+            for (int j = 0; j < QK; j++) {
+                ShortVector q = ShortVector.fromMemorySegment(S_FULL, data, group + (long) j * STEP_BYTES,
+                        ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.ASHR, shift).and(mask);
+                s0 = s0.add(q.mul((ShortVector) ByteVector.fromArray(B_HALF, x.values, xg + j * LANES)
+                        .convertShape(VectorOperators.B2S, S_FULL, 0)));
+            }
+            group += (long) i * HEADER_BYTES * LANES;
+            FloatVector e0 = FloatVector.fromArray(F, x.scales, xs);
+            FloatVector e1 = FloatVector.fromArray(F, x.scales, xs + L);
+            FloatVector sum0 = FloatVector.fromArray(F, x.sums, xs);
+            FloatVector sum1 = FloatVector.fromArray(F, x.sums, xs + L);
+            FloatVector superBlocks;
+            ByteVector scales;
+            ByteVector mins;
+            FloatVector d0;
+            FloatVector d1;
+            group += STEPS_BYTES;
+            superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            acc = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 0))).fma(sum0, acc);
+            acc = d1.mul(8f).add(superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 1))).fma(sum1, acc);
+            acc = ((FloatVector) s0.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e0), acc);
+            acc = ((FloatVector) s0.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e1), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    long header(int row, int g) {
+        int i = row % QUAD;
+        return rowOffset(row - i) + g * quadGroupBytes + STEPS_BYTES + (long) i * HEADER_BYTES * LANES;
+    }
+
+    @Override
+    long tailSuperBlock(int row, int b) {
+        int i = row % QUAD;
+        int packed = groups(cols) * LANES;
+        return rowOffset(row - i) + groups(cols) * quadGroupBytes + i * tailBytes
+                + (long) (b - packed) / SUB * SOURCE_BYTES;
     }
 
     /** Sub-block s of a tail super-block: 16-bit products of its nibbles, low ones for even s, high for odd. */
@@ -221,42 +331,15 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
         return tail;
     }
 
-    /**
-     * The row's nibbles as the integers nibble − 8, in stored order: whole groups with vectors, tail blocks through
-     * {@link #nibbleByte}.
-     */
-    private void nibblesAsShorts(int row, short[] q, int qOffset) {
-        for (int g = 0; g < groups(cols); g++) {
-            long steps = group(row, g) + (long) HEADER_BYTES * LANES;
-            for (int j = 0; j < QK / 2; j++) {
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(Simd.B_HALF, data, steps + (long) j * LANES,
-                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, Simd.S_FULL, 0);
-                int o = qOffset + g * QK * LANES + j * 2 * LANES;
-                v.and((short) 0x0f).sub((short) 8).intoArray(q, o);
-                v.lanewise(VectorOperators.ASHR, 4).intoArray(q, o + LANES);
-            }
+    /** Nibble u of value j of block b of a row (0–15), for the scalar paths. */
+    private int nibble(int row, int b, int j) {
+        if (inTail(b)) {
+            long qs = tailSuperBlock(row, b) + 16 + 32 * (b % SUB / 2);
+            return data.get(ValueLayout.JAVA_BYTE, qs + j) >> 4 * (b % 2) & 0x0f;
         }
-        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
-            for (int j = 0; j < QK / 2; j++) {
-                int nibbles = nibbleByte(row, b, j);
-                q[qOffset + b * QK + j] = (short) ((nibbles & 0x0f) - 8);
-                q[qOffset + b * QK + j + QK / 2] = (short) ((nibbles >>> 4) - 8);
-            }
-        }
-    }
-
-    /**
-     * Byte j of block b, value j in the low nibble and j + 16 in the high one, for the scalar paths: tail blocks are
-     * read from their Q4_K super-blocks.
-     */
-    private int nibbleByte(int row, int b, int j) {
-        if (!inTail(b)) {
-            return sourceByte(row, b, j);
-        }
-        long qs = tailSuperBlock(row, b) + 16 + 32 * (b % SUB / 2);
-        int shift = 4 * (b % 2);
-        return (data.get(ValueLayout.JAVA_BYTE, qs + j) >> shift & 0x0f)
-                | (data.get(ValueLayout.JAVA_BYTE, qs + 16 + j) >> shift & 0x0f) << 4;
+        int i = row % QUAD;
+        long step = rowOffset(row - i) + (b / LANES) * quadGroupBytes + (long) j * STEP_BYTES;
+        return quadNibble(step, b % LANES, i);
     }
 
     @Override
@@ -265,21 +348,21 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
         for (int b = 0; b < cols / QK; b++) {
             int weighted = 0;
             int plain = 0;
-            for (int j = 0; j < STEPS; j++) {
-                int q = nibbleByte(row, b, j);
-                weighted += (q & 0x0f) * x.value(t, b * QK + j) + (q >>> 4) * x.value(t, b * QK + j + STEPS);
-                plain += x.value(t, b * QK + j) + x.value(t, b * QK + j + STEPS);
+            for (int j = 0; j < QK; j++) {
+                weighted += nibble(row, b, j) * x.value(t, b * QK + j);
+                plain += x.value(t, b * QK + j);
             }
             sum += x.scale(t, b) * (scale(row, b) * weighted + minimum(row, b) * plain);
         }
         return sum;
     }
 
-    /** Low nibbles give u, high ones u − 8 (see {@link Q4_1PackedTensor}), so those take 8d + m as their offset. */
+    /** Values (u − 8)·d + (8d + m), as the integer form gives them. */
     @Override
     public void dequantizeRowStored(int row, float[] out, int outOffset) {
+        int i = row % QUAD;
         for (int g = 0; g < groups(cols); g++) {
-            long group = group(row, g);
+            long group = header(row, g);
             FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
             ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
             ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
@@ -287,25 +370,18 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
                     .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
             FloatVector d1 = superBlocks.rearrange(D_HIGH)
                     .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
-            FloatVector m0 = superBlocks.rearrange(M_LOW)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0));
-            FloatVector m1 = superBlocks.rearrange(M_HIGH)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1));
-            FloatVector c0 = d0.mul(8f).add(m0);
-            FloatVector c1 = d1.mul(8f).add(m1);
-            for (int j = 0; j < STEPS; j++) {
-                long step = group + (long) HEADER_BYTES * LANES + (long) j * LANES;
-                IntVector v0 = (IntVector) ByteVector.fromMemorySegment(Simd.B_QUARTER, data, step,
-                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
-                IntVector v1 = (IntVector) ByteVector.fromMemorySegment(Simd.B_QUARTER, data, step + L,
-                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
-                int o = outOffset + g * QK * LANES + j * 2 * LANES;
-                ((FloatVector) v0.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d0, m0).intoArray(out, o);
-                ((FloatVector) v1.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d1, m1).intoArray(out, o + L);
-                ((FloatVector) v0.lanewise(VectorOperators.ASHR, 4).convert(VectorOperators.I2F, 0)).fma(d0, c0)
-                        .intoArray(out, o + LANES);
-                ((FloatVector) v1.lanewise(VectorOperators.ASHR, 4).convert(VectorOperators.I2F, 0)).fma(d1, c1)
-                        .intoArray(out, o + LANES + L);
+            FloatVector c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0)));
+            FloatVector c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1)));
+            long steps = rowOffset(row - i) + g * quadGroupBytes;
+            for (int j = 0; j < QK; j++) {
+                ShortVector q = quadValues(steps + (long) j * STEP_BYTES, i);
+                int o = outOffset + g * QK * LANES + j * LANES;
+                ((FloatVector) q.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0)).fma(d0, c0)
+                        .intoArray(out, o);
+                ((FloatVector) q.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0)).fma(d1, c1)
+                        .intoArray(out, o + L);
             }
         }
         for (int b = groups(cols) * LANES; b < cols / QK; b++) {
@@ -321,9 +397,13 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
     /** q = u − 8, the scale d·scale and the offset 8·d·scale − dmin·min. */
     @Override
     public void decodeRowInt(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset) {
-        nibblesAsShorts(row, q, qOffset);
+        int i = row % QUAD;
         for (int g = 0; g < groups(cols); g++) {
-            long group = group(row, g);
+            long steps = rowOffset(row - i) + g * quadGroupBytes;
+            for (int j = 0; j < QK; j++) {
+                quadValues(steps + (long) j * STEP_BYTES, i).intoArray(q, qOffset + g * QK * LANES + j * LANES);
+            }
+            long group = header(row, g);
             FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
             ByteVector blockScales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
             ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
@@ -345,23 +425,23 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
             float d = scale(row, b);
             scales[gOffset + b] = d;
             offsets[gOffset + b] = 8 * d + minimum(row, b);
+            for (int j = 0; j < QK; j++) {
+                q[qOffset + b * QK + j] = (short) (nibble(row, b, j) - 8);
+            }
         }
     }
 
-    /** The same order as {@link Q4_1PackedTensor}'s: both keep value j and j + 16 of a block in one byte. */
     @Override
     int[] storedOrder(int cols) {
-        return nibbleOrder(cols);
+        return quadOrder(cols);
     }
 
     @Override
     void dequantizeBlock(int row, int b, float[] out, int outOffset) {
         float d = scale(row, b);
         float m = minimum(row, b);
-        for (int j = 0; j < STEPS; j++) {
-            int q = nibbleByte(row, b, j);
-            out[outOffset + j] = d * (q & 0x0f) + m;
-            out[outOffset + j + STEPS] = d * (q >>> 4) + m;
+        for (int j = 0; j < QK; j++) {
+            out[outOffset + j] = d * nibble(row, b, j) + m;
         }
     }
 }
