@@ -128,8 +128,12 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
             return super.rowDots(r, to, x, out);
         }
         int n = x.vectors();
-        for (int t = 0; t < n; t++) {
-            quadDot(r, x, t, out);
+        int pairs = n / 2 * 2;
+        for (int t = 0; t < pairs; t += 2) {
+            quadDots(r, x, t, out);
+        }
+        if (pairs < n) {
+            quadDot(r, x, pairs, out);
         }
         if (tailBytes > 0) {
             for (int i = r; i < r + QUAD; i++) {
@@ -244,6 +248,173 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
         out[t * rows + r0 + 1] = a1.reduceLanes(VectorOperators.ADD);
         out[t * rows + r0 + 2] = a2.reduceLanes(VectorOperators.ADD);
         out[t * rows + r0 + 3] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #quadDot} for vectors t and t + 1 together (batched decode): each step's shifts and each header's scales
+     * serve both.
+     */
+    private void quadDots(int r0, Q8Activations x, int t, float[] out) {
+        int groups = groups(cols);
+        int blocks = cols / QK;
+        byte[] values = x.values;
+        long quad = rowOffset(r0);
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a10 = a00;
+        FloatVector a20 = a00;
+        FloatVector a30 = a00;
+        FloatVector a01 = a00;
+        FloatVector a11 = a00;
+        FloatVector a21 = a00;
+        FloatVector a31 = a00;
+        for (int g = 0; g < groups; g++) {
+            long group = quad + g * quadGroupBytes;
+            int xg = t * cols + g * QK * LANES;
+            int xs = t * blocks + g * LANES;
+            ShortVector s00 = ShortVector.zero(S_FULL);
+            ShortVector s10 = s00;
+            ShortVector s20 = s00;
+            ShortVector s30 = s00;
+            ShortVector s01 = s00;
+            ShortVector s11 = s00;
+            ShortVector s21 = s00;
+            ShortVector s31 = s00;
+            for (int j = 0; j < QK; j++) {
+                ShortVector q0 = ShortVector.fromMemorySegment(S_FULL, data, group + (long) j * STEP_BYTES,
+                        ByteOrder.LITTLE_ENDIAN);
+                ShortVector q1 = q0.lanewise(VectorOperators.ASHR, 4);
+                ShortVector q2 = q0.lanewise(VectorOperators.ASHR, 8);
+                ShortVector q3 = q0.lanewise(VectorOperators.ASHR, 12);
+                ShortVector v0 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + j * LANES)
+                        .convertShape(VectorOperators.B2S, S_FULL, 0);
+                ShortVector v1 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + cols + j * LANES)
+                        .convertShape(VectorOperators.B2S, S_FULL, 0);
+                s00 = s00.add(q0.mul(v0));
+                s10 = s10.add(q1.mul(v0));
+                s20 = s20.add(q2.mul(v0));
+                s30 = s30.add(q3.mul(v0));
+                s01 = s01.add(q0.mul(v1));
+                s11 = s11.add(q1.mul(v1));
+                s21 = s21.add(q2.mul(v1));
+                s31 = s31.add(q3.mul(v1));
+            }
+            ShortVector offsets = ShortVector.fromArray(S_FULL, x.q4Offsets, xs);
+            s00 = s00.sub(s10.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            s10 = s10.sub(s20.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            s20 = s20.sub(s30.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            offsets = ShortVector.fromArray(S_FULL, x.q4Offsets, xs + blocks);
+            s01 = s01.sub(s11.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            s11 = s11.sub(s21.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            s21 = s21.sub(s31.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            FloatVector e00 = FloatVector.fromArray(F, x.scales, xs);
+            FloatVector e01 = FloatVector.fromArray(F, x.scales, xs + L);
+            FloatVector e10 = FloatVector.fromArray(F, x.scales, xs + blocks);
+            FloatVector e11 = FloatVector.fromArray(F, x.scales, xs + blocks + L);
+            FloatVector sum00 = FloatVector.fromArray(F, x.sums, xs);
+            FloatVector sum01 = FloatVector.fromArray(F, x.sums, xs + L);
+            FloatVector sum10 = FloatVector.fromArray(F, x.sums, xs + blocks);
+            FloatVector sum11 = FloatVector.fromArray(F, x.sums, xs + blocks + L);
+            FloatVector superBlocks;
+            ByteVector scales;
+            ByteVector mins;
+            FloatVector d0;
+            FloatVector d1;
+            FloatVector c0;
+            FloatVector c1;
+            group += STEPS_BYTES;
+            superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 0)));
+            c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 1)));
+            a00 = c0.fma(sum00, a00);
+            a00 = c1.fma(sum01, a00);
+            a00 = ((FloatVector) s00.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e00), a00);
+            a00 = ((FloatVector) s00.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e01), a00);
+            a01 = c0.fma(sum10, a01);
+            a01 = c1.fma(sum11, a01);
+            a01 = ((FloatVector) s01.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e10), a01);
+            a01 = ((FloatVector) s01.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e11), a01);
+            superBlocks = FloatVector.fromMemorySegment(F, data, group + 1 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 1 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 1 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 0)));
+            c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 1)));
+            a10 = c0.fma(sum00, a10);
+            a10 = c1.fma(sum01, a10);
+            a10 = ((FloatVector) s10.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e00), a10);
+            a10 = ((FloatVector) s10.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e01), a10);
+            a11 = c0.fma(sum10, a11);
+            a11 = c1.fma(sum11, a11);
+            a11 = ((FloatVector) s11.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e10), a11);
+            a11 = ((FloatVector) s11.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e11), a11);
+            superBlocks = FloatVector.fromMemorySegment(F, data, group + 2 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 2 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 0)));
+            c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 1)));
+            a20 = c0.fma(sum00, a20);
+            a20 = c1.fma(sum01, a20);
+            a20 = ((FloatVector) s20.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e00), a20);
+            a20 = ((FloatVector) s20.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e01), a20);
+            a21 = c0.fma(sum10, a21);
+            a21 = c1.fma(sum11, a21);
+            a21 = ((FloatVector) s21.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e10), a21);
+            a21 = ((FloatVector) s21.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e11), a21);
+            superBlocks = FloatVector.fromMemorySegment(F, data, group + 3 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 3 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 3 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 0)));
+            c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
+                    F, 1)));
+            a30 = c0.fma(sum00, a30);
+            a30 = c1.fma(sum01, a30);
+            a30 = ((FloatVector) s30.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e00), a30);
+            a30 = ((FloatVector) s30.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e01), a30);
+            a31 = c0.fma(sum10, a31);
+            a31 = c1.fma(sum11, a31);
+            a31 = ((FloatVector) s31.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(e10), a31);
+            a31 = ((FloatVector) s31.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(e11), a31);
+        }
+        out[t * rows + r0] = a00.reduceLanes(VectorOperators.ADD);
+        out[t * rows + r0 + 1] = a10.reduceLanes(VectorOperators.ADD);
+        out[t * rows + r0 + 2] = a20.reduceLanes(VectorOperators.ADD);
+        out[t * rows + r0 + 3] = a30.reduceLanes(VectorOperators.ADD);
+        out[(t + 1) * rows + r0] = a01.reduceLanes(VectorOperators.ADD);
+        out[(t + 1) * rows + r0 + 1] = a11.reduceLanes(VectorOperators.ADD);
+        out[(t + 1) * rows + r0 + 2] = a21.reduceLanes(VectorOperators.ADD);
+        out[(t + 1) * rows + r0 + 3] = a31.reduceLanes(VectorOperators.ADD);
     }
 
     /** One row of a quad over the whole groups, for the rows of quads a range cuts; written out as above. */
