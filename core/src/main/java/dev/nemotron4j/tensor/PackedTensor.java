@@ -213,7 +213,8 @@ public abstract sealed class PackedTensor extends WeightTensor
                 low = low.or(b.and((short) 0x0f).lanewise(VectorOperators.XOR, last)
                         .lanewise(VectorOperators.LSHL, 4 * i));
                 high = high.or(b.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f)
-                        .lanewise(VectorOperators.XOR, (short) (last ^ flip >> 4)).lanewise(VectorOperators.LSHL, 4 * i));
+                        .lanewise(VectorOperators.XOR, (short) (last ^ flip >> 4))
+                        .lanewise(VectorOperators.LSHL, 4 * i));
             }
             low.reinterpretAsBytes().intoArray(out, outAt + j * 2 * LANES);
             high.reinterpretAsBytes().intoArray(out, outAt + (j + QK / 2) * 2 * LANES);

@@ -220,7 +220,8 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
                 sum = sum.add(q.mul((ShortVector) ByteVector.fromArray(B_HALF, x.values, xg + j * LANES)
                         .convertShape(VectorOperators.B2S, S_FULL, 0)));
             }
-            IntVector d = IntVector.fromMemorySegment(I, data, group + STEPS_BYTES + 2L * LANES * i, ByteOrder.LITTLE_ENDIAN);
+            IntVector d = IntVector.fromMemorySegment(I, data, group + STEPS_BYTES + 2L * LANES * i,
+                    ByteOrder.LITTLE_ENDIAN);
             FloatVector e0 = FloatVector.fromArray(F, x.scales, xs).mul(Simd.HALF_REBIAS);
             FloatVector e1 = FloatVector.fromArray(F, x.scales, xs + L).mul(Simd.HALF_REBIAS);
             acc = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))

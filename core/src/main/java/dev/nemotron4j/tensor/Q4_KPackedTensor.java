@@ -204,9 +204,10 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
                     .fma(d0.mul(e0), a0);
             a0 = ((FloatVector) s0.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(e1), a0);
-            superBlocks = FloatVector.fromMemorySegment(F, data, group + 1 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
-            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 1 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
-            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 1 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            group += HEADER_BYTES * LANES;
+            superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
             d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
             d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
             a1 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
@@ -217,9 +218,10 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
                     .fma(d0.mul(e0), a1);
             a1 = ((FloatVector) s1.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(e1), a1);
-            superBlocks = FloatVector.fromMemorySegment(F, data, group + 2 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
-            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 2 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
-            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            group += HEADER_BYTES * LANES;
+            superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
             d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
             d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
             a2 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
@@ -230,9 +232,10 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
                     .fma(d0.mul(e0), a2);
             a2 = ((FloatVector) s2.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(e1), a2);
-            superBlocks = FloatVector.fromMemorySegment(F, data, group + 3 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
-            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 3 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
-            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 3 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            group += HEADER_BYTES * LANES;
+            superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
             d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
             d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
             a3 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
@@ -343,9 +346,10 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
                     .fma(d0.mul(e10), a01);
             a01 = ((FloatVector) s01.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(e11), a01);
-            superBlocks = FloatVector.fromMemorySegment(F, data, group + 1 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
-            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 1 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
-            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 1 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            group += HEADER_BYTES * LANES;
+            superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
             d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
             d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
             c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
@@ -364,9 +368,10 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
                     .fma(d0.mul(e10), a11);
             a11 = ((FloatVector) s11.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(e11), a11);
-            superBlocks = FloatVector.fromMemorySegment(F, data, group + 2 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
-            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 2 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
-            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            group += HEADER_BYTES * LANES;
+            superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
             d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
             d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
             c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
@@ -385,9 +390,10 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
                     .fma(d0.mul(e10), a21);
             a21 = ((FloatVector) s21.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(e11), a21);
-            superBlocks = FloatVector.fromMemorySegment(F, data, group + 3 * HEADER_BYTES * LANES, ByteOrder.LITTLE_ENDIAN);
-            scales = ByteVector.fromMemorySegment(B_HALF, data, group + 3 * HEADER_BYTES * LANES + LANES, ByteOrder.LITTLE_ENDIAN);
-            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 3 * HEADER_BYTES * LANES + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            group += HEADER_BYTES * LANES;
+            superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
+            scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
+            mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
             d0 = superBlocks.rearrange(D_LOW).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
             d1 = superBlocks.rearrange(D_HIGH).mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
             c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F,
