@@ -235,10 +235,10 @@ public abstract sealed class PackedTensor extends WeightTensor
     }
 
     /**
-     * The stored order of quad steps: position g·32·LANES + j·LANES + k is value j of block g·LANES + k, the order of
-     * the activations; tail blocks in column order.
+     * The stored order of layouts whose step j holds value j of each block (as the activations are laid out): position
+     * g·32·LANES + j·LANES + k is value j of block g·LANES + k; tail blocks in column order.
      */
-    static int[] quadOrder(int cols) {
+    static int[] valueOrder(int cols) {
         int[] order = new int[cols];
         for (int c = 0; c < cols; c++) {
             order[c] = c;
@@ -251,6 +251,15 @@ public abstract sealed class PackedTensor extends WeightTensor
             }
         }
         return order;
+    }
+
+    /** Adds the tail blocks' products of rows [from, to) with every vector to out. */
+    final void addTails(int from, int to, Q8Activations x, float[] out) {
+        for (int r = from; r < to; r++) {
+            for (int t = 0; t < x.vectors(); t++) {
+                out[t * rows + r] += tailDot(r, x, t);
+            }
+        }
     }
 
     /** Whole groups in a row of {@code cols} values. */
@@ -277,9 +286,7 @@ public abstract sealed class PackedTensor extends WeightTensor
         for (int t = 0; t < n; ) {
             t += groupsDots(r, x, t, n - t, out);
         }
-        for (int t = 0; t < n; t++) {
-            out[t * rows + r] += tailDot(r, x, t);
-        }
+        addTails(r, r + 1, x, out);
         return 1;
     }
 

@@ -118,13 +118,7 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
         for (int t = 0; t < n; t++) {
             quadDot(r, x, t, out);
         }
-        if (tailBlocks > 0) {
-            for (int i = r; i < r + QUAD; i++) {
-                for (int t = 0; t < n; t++) {
-                    out[t * rows + i] += tailDot(i, x, t);
-                }
-            }
-        }
+        addTails(r, r + QUAD, x, out);
         return QUAD;
     }
 
@@ -344,6 +338,6 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
 
     @Override
     int[] storedOrder(int cols) {
-        return quadOrder(cols);
+        return valueOrder(cols);
     }
 }

@@ -135,13 +135,7 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
         if (pairs < n) {
             quadDot(r, x, pairs, out);
         }
-        if (tailBytes > 0) {
-            for (int i = r; i < r + QUAD; i++) {
-                for (int t = 0; t < n; t++) {
-                    out[t * rows + i] += tailDot(i, x, t);
-                }
-            }
-        }
+        addTails(r, r + QUAD, x, out);
         return QUAD;
     }
 
@@ -610,7 +604,7 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
 
     @Override
     int[] storedOrder(int cols) {
-        return quadOrder(cols);
+        return valueOrder(cols);
     }
 
     @Override

@@ -228,7 +228,7 @@ public final class Q5_KPackedTensor extends KPackedTensor {
 
     @Override
     int[] storedOrder(int cols) {
-        return Q8_0PackedTensor.valueOrder(cols);
+        return valueOrder(cols);
     }
 
     @Override

@@ -346,7 +346,7 @@ public final class Q6_KPackedTensor extends PackedTensor {
     /** The same order as {@link Q8_0PackedTensor}'s: value j of every block of a group, then value j + 1. */
     @Override
     int[] storedOrder(int cols) {
-        return Q8_0PackedTensor.valueOrder(cols);
+        return valueOrder(cols);
     }
 
     @Override

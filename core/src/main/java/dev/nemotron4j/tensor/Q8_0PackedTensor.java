@@ -128,21 +128,6 @@ public final class Q8_0PackedTensor extends PackedTensor {
         return valueOrder(cols);
     }
 
-    static int[] valueOrder(int cols) {
-        int[] order = new int[cols];
-        for (int c = 0; c < cols; c++) {
-            order[c] = c;
-        }
-        for (int g = 0; g < groups(cols); g++) {
-            for (int j = 0; j < QK; j++) {
-                for (int k = 0; k < LANES; k++) {
-                    order[g * QK * LANES + j * LANES + k] = (g * LANES + k) * QK + j;
-                }
-            }
-        }
-        return order;
-    }
-
     @Override
     void dequantizeBlock(int row, int b, float[] out, int outOffset) {
         float d = blockScale(row, b);
