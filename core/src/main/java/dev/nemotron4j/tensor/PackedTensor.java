@@ -282,21 +282,10 @@ public abstract sealed class PackedTensor extends WeightTensor
      * vector, tail blocks included; returns how many rows.
      */
     int rowDots(int r, int to, Q8Activations x, float[] out) {
-        int n = x.vectors();
-        for (int t = 0; t < n; ) {
-            t += groupsDots(r, x, t, n - t, out);
+        for (int t = 0; t < x.vectors(); t++) {
+            out[t * rows + r] = groupsDot(r, x, t);
         }
         addTails(r, r + 1, x, out);
-        return 1;
-    }
-
-    /**
-     * Sets out[(t + k)·rows + row] to the row · vector t + k over the whole groups for k from 0 to at least 1 and at
-     * most {@code available}, and returns how many. A format that can share its weight unpacking between vectors
-     * takes several at once.
-     */
-    int groupsDots(int row, Q8Activations x, int t, int available, float[] out) {
-        out[t * rows + row] = groupsDot(row, x, t);
         return 1;
     }
 

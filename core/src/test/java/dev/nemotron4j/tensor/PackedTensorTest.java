@@ -82,7 +82,7 @@ class PackedTensorTest {
             }
         }
 
-        // Five vectors: Q4_0 and Q4_K take four at once, then one; and one vector alone, as decoding takes them.
+        // Five vectors: Q4_K takes two at a time, then one; and one vector alone, as decoding takes them.
         for (int n : new int[] {5, 1}) {
             checkMatmul(packed, rows, cols, n, expected);
         }
