@@ -158,8 +158,9 @@ public abstract sealed class PackedTensor extends WeightTensor
 
     /**
      * Packs rows [from, to) of {@code source}, whose type {@link #packs packs}, into {@code dst} (which may be the
-     * source's own memory where the sizes agree). Returns false if the rows cannot be packed: a Q6_K scale beyond
-     * the f16 range, which no trained model has.
+     * source's own memory where the sizes agree); {@code from} is a multiple of {@link #packedRows} and {@code to} too
+     * or the row count. Returns false if the rows cannot be packed: a Q6_K scale beyond the f16 range, which no
+     * trained model has.
      */
     public static boolean pack(WeightTensor source, MemorySegment dst, int from, int to) {
         switch (source) {
@@ -424,23 +425,13 @@ public abstract sealed class PackedTensor extends WeightTensor
      * 0 … LANES/2−1, then LANES/2 … LANES−1.
      */
     final FloatVector halvesLow(long pairs) {
-        return lowHalves(IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN));
+        return IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.LSHL, 16)
+                .lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats().mul(Simd.HALF_REBIAS);
     }
 
     final FloatVector halvesHigh(long pairs) {
-        return highHalves(IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN));
-    }
-
-    /** The low f16 of each pair as floats (see {@link Simd#highHalfUnscaled}). */
-    static FloatVector lowHalves(IntVector pairs) {
-        return pairs.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
-                .reinterpretAsFloats().mul(Simd.HALF_REBIAS);
-    }
-
-    /** The high f16 of each pair as floats. */
-    static FloatVector highHalves(IntVector pairs) {
-        return pairs.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats()
-                .mul(Simd.HALF_REBIAS);
+        return IntVector.fromMemorySegment(I, data, pairs, ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.ASHR, 3)
+                .and(Simd.HALF_MASK).reinterpretAsFloats().mul(Simd.HALF_REBIAS);
     }
 
     /** Half of block {@code k} in the pairs at byte {@code pairs}, for the scalar paths. */

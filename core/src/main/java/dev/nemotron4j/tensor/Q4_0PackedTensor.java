@@ -137,7 +137,6 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
         FloatVector a3 = a0;
         for (int g = 0; g < groups; g++) {
             long group = quad + g * quadGroupBytes;
-            long steps = group;
             long scales = group + STEPS_BYTES;
             int xg = t * cols + g * QK * LANES;
             int xs = t * blocks + g * LANES;
@@ -146,7 +145,7 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
             ShortVector s2 = s0;
             ShortVector s3 = s0;
             for (int j = 0; j < QK; j++) {
-                ShortVector q = ShortVector.fromMemorySegment(S_FULL, data, steps + (long) j * STEP_BYTES,
+                ShortVector q = ShortVector.fromMemorySegment(S_FULL, data, group + (long) j * STEP_BYTES,
                         ByteOrder.LITTLE_ENDIAN);
                 ShortVector v = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + j * LANES)
                         .convertShape(VectorOperators.B2S, S_FULL, 0);
