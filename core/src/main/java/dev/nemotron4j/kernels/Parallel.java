@@ -46,7 +46,7 @@ public final class Parallel {
      * Runs {@code body} over [0, n) in chunks of at least {@code grain} indices, in parallel when there is more than
      * one chunk. Each chunk takes 1/(2·threads) of what is left, so the last ones are {@code grain} long and a thread
      * that started late or ran slower costs the others at most one such chunk of waiting. Chunks are whole multiples
-     * of {@code grain} but the last, so each starts at a multiple of it (Q4_0 rows are packed in fours).
+     * of {@code grain} but the last, so each starts at a multiple of it (Q4_0 and Q4_K rows are packed in fours).
      */
     public static void forRange(int n, int grain, RangeBody body) {
         pool.run(n, grain, body);

@@ -31,7 +31,7 @@ public final class Q8Activations {
     float[] scales = new float[0];
     /** lowOffsets[t·blocks + b] = −8 · Σ_{j<16} q_j of the block: Q4_1's nibble offset applied to its low half. */
     short[] lowOffsets = new short[0];
-    /** q4Offsets[t·blocks + b] = −8 · Σ q of the block: Q4_0's nibble offset. */
+    /** q4Offsets[t·blocks + b] = −8 · Σ q of the block: the nibble offset of Q4_0's and Q4_K's four-row layout. */
     short[] q4Offsets = new short[0];
     /**
      * q5Offsets[(3t + w)·blocks + b] = −16 · Σ q_j over values [15w, 15w + 15) of the block (w = 2: values 30 and 31):
