@@ -115,8 +115,12 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
             return super.rowDots(r, to, x, out);
         }
         int n = x.vectors();
-        for (int t = 0; t < n; t++) {
-            quadDot(r, x, t, out);
+        int pairs = n / 2 * 2;
+        for (int t = 0; t < pairs; t += 2) {
+            quadDots(r, x, t, out);
+        }
+        if (pairs < n) {
+            quadDot(r, x, pairs, out);
         }
         addTails(r, r + QUAD, x, out);
         return QUAD;
@@ -190,6 +194,130 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
         out[t * rows + r0 + 1] = a1.reduceLanes(VectorOperators.ADD);
         out[t * rows + r0 + 2] = a2.reduceLanes(VectorOperators.ADD);
         out[t * rows + r0 + 3] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #quadDot} for vectors t and t + 1 together (batched decode): each step's shifts and each row's scales
+     * serve both.
+     */
+    private void quadDots(int r0, Q8Activations x, int t, float[] out) {
+        int groups = groups(cols);
+        int blocks = cols / QK;
+        byte[] values = x.values;
+        long quad = rowOffset(r0);
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a10 = a00;
+        FloatVector a20 = a00;
+        FloatVector a30 = a00;
+        FloatVector a01 = a00;
+        FloatVector a11 = a00;
+        FloatVector a21 = a00;
+        FloatVector a31 = a00;
+        for (int g = 0; g < groups; g++) {
+            long group = quad + g * quadGroupBytes;
+            int xg = t * cols + g * QK * LANES;
+            int xs = t * blocks + g * LANES;
+            ShortVector s00 = ShortVector.zero(S_FULL);
+            ShortVector s10 = s00;
+            ShortVector s20 = s00;
+            ShortVector s30 = s00;
+            ShortVector s01 = s00;
+            ShortVector s11 = s00;
+            ShortVector s21 = s00;
+            ShortVector s31 = s00;
+            for (int j = 0; j < QK; j++) {
+                ShortVector q0 = ShortVector.fromMemorySegment(S_FULL, data, group + (long) j * STEP_BYTES,
+                        ByteOrder.LITTLE_ENDIAN);
+                ShortVector q1 = q0.lanewise(VectorOperators.ASHR, 4);
+                ShortVector q2 = q0.lanewise(VectorOperators.ASHR, 8);
+                ShortVector q3 = q0.lanewise(VectorOperators.ASHR, 12);
+                ShortVector v0 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + j * LANES)
+                        .convertShape(VectorOperators.B2S, S_FULL, 0);
+                ShortVector v1 = (ShortVector) ByteVector.fromArray(B_HALF, values, xg + cols + j * LANES)
+                        .convertShape(VectorOperators.B2S, S_FULL, 0);
+                s00 = s00.add(q0.mul(v0));
+                s10 = s10.add(q1.mul(v0));
+                s20 = s20.add(q2.mul(v0));
+                s30 = s30.add(q3.mul(v0));
+                s01 = s01.add(q0.mul(v1));
+                s11 = s11.add(q1.mul(v1));
+                s21 = s21.add(q2.mul(v1));
+                s31 = s31.add(q3.mul(v1));
+            }
+            ShortVector offsets = ShortVector.fromArray(S_FULL, x.q4Offsets, xs);
+            s00 = s00.sub(s10.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            s10 = s10.sub(s20.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            s20 = s20.sub(s30.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            offsets = ShortVector.fromArray(S_FULL, x.q4Offsets, xs + blocks);
+            s01 = s01.sub(s11.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            s11 = s11.sub(s21.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            s21 = s21.sub(s31.lanewise(VectorOperators.LSHL, 4)).add(offsets);
+            // The weight scales as Simd.highHalfUnscaled takes them, the activation scales times its 2¹¹².
+            FloatVector e00 = FloatVector.fromArray(F, x.scales, xs).mul(Simd.HALF_REBIAS);
+            FloatVector e01 = FloatVector.fromArray(F, x.scales, xs + L).mul(Simd.HALF_REBIAS);
+            FloatVector e10 = FloatVector.fromArray(F, x.scales, xs + blocks).mul(Simd.HALF_REBIAS);
+            FloatVector e11 = FloatVector.fromArray(F, x.scales, xs + blocks + L).mul(Simd.HALF_REBIAS);
+            long scales = group + STEPS_BYTES;
+            IntVector d;
+            FloatVector d0;
+            FloatVector d1;
+            d = IntVector.fromMemorySegment(I, data, scales, ByteOrder.LITTLE_ENDIAN);
+            d0 = d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
+                    .reinterpretAsFloats();
+            d1 = d.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats();
+            a00 = ((FloatVector) s00.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(e00.mul(d0), a00);
+            a00 = ((FloatVector) s00.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(e01.mul(d1), a00);
+            a01 = ((FloatVector) s01.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(e10.mul(d0), a01);
+            a01 = ((FloatVector) s01.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(e11.mul(d1), a01);
+            d = IntVector.fromMemorySegment(I, data, scales + 2 * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
+                    .reinterpretAsFloats();
+            d1 = d.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats();
+            a10 = ((FloatVector) s10.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(e00.mul(d0), a10);
+            a10 = ((FloatVector) s10.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(e01.mul(d1), a10);
+            a11 = ((FloatVector) s11.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(e10.mul(d0), a11);
+            a11 = ((FloatVector) s11.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(e11.mul(d1), a11);
+            d = IntVector.fromMemorySegment(I, data, scales + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
+                    .reinterpretAsFloats();
+            d1 = d.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats();
+            a20 = ((FloatVector) s20.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(e00.mul(d0), a20);
+            a20 = ((FloatVector) s20.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(e01.mul(d1), a20);
+            a21 = ((FloatVector) s21.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(e10.mul(d0), a21);
+            a21 = ((FloatVector) s21.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(e11.mul(d1), a21);
+            d = IntVector.fromMemorySegment(I, data, scales + 6 * LANES, ByteOrder.LITTLE_ENDIAN);
+            d0 = d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK)
+                    .reinterpretAsFloats();
+            d1 = d.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats();
+            a30 = ((FloatVector) s30.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(e00.mul(d0), a30);
+            a30 = ((FloatVector) s30.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(e01.mul(d1), a30);
+            a31 = ((FloatVector) s31.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                    .fma(e10.mul(d0), a31);
+            a31 = ((FloatVector) s31.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                    .fma(e11.mul(d1), a31);
+        }
+        out[t * rows + r0] = a00.reduceLanes(VectorOperators.ADD);
+        out[t * rows + r0 + 1] = a10.reduceLanes(VectorOperators.ADD);
+        out[t * rows + r0 + 2] = a20.reduceLanes(VectorOperators.ADD);
+        out[t * rows + r0 + 3] = a30.reduceLanes(VectorOperators.ADD);
+        out[(t + 1) * rows + r0] = a01.reduceLanes(VectorOperators.ADD);
+        out[(t + 1) * rows + r0 + 1] = a11.reduceLanes(VectorOperators.ADD);
+        out[(t + 1) * rows + r0 + 2] = a21.reduceLanes(VectorOperators.ADD);
+        out[(t + 1) * rows + r0 + 3] = a31.reduceLanes(VectorOperators.ADD);
     }
 
     /** One row of a quad over the whole groups, for the rows of quads a range cuts; loads written out as above. */
