@@ -279,15 +279,36 @@ public abstract sealed class PackedTensor extends WeightTensor
     }
 
     /**
-     * Row r (and, for a layout that keeps rows together, the rows after it up to at most {@code to}) times every
-     * vector, tail blocks included; returns how many rows.
+     * Row r times every vector, tail blocks included, or the whole quad at r for a layout that keeps rows in fours
+     * ({@link Quads}), vectors two at a time; returns how many rows. Rows of a quad that the range cuts go one by one.
      */
-    int rowDots(int r, int to, Q8Activations x, float[] out) {
-        for (int t = 0; t < x.vectors(); t++) {
+    private int rowDots(int r, int to, Q8Activations x, float[] out) {
+        int n = x.vectors();
+        if (this instanceof Quads quads && r % QUAD == 0 && r + QUAD <= to) {
+            int pairs = n / 2 * 2;
+            for (int t = 0; t < pairs; t += 2) {
+                quads.quadDots(r, x, t, out);
+            }
+            if (pairs < n) {
+                quads.quadDot(r, x, pairs, out);
+            }
+            addTails(r, r + QUAD, x, out);
+            return QUAD;
+        }
+        for (int t = 0; t < n; t++) {
             out[t * rows + r] = groupsDot(r, x, t);
         }
         addTails(r, r + 1, x, out);
         return 1;
+    }
+
+    /** The kernels of a layout that keeps four rows together in each group (Q4_0 and Q4_K). */
+    sealed interface Quads permits Q4_0PackedTensor, Q4_KPackedTensor {
+        /** Rows r0 … r0+3 · vector t over the whole groups, into out. */
+        void quadDot(int r0, Q8Activations x, int t, float[] out);
+
+        /** {@link #quadDot} for vectors t and t + 1 together. */
+        void quadDots(int r0, Q8Activations x, int t, float[] out);
     }
 
     /** Row · vector t over the whole groups: apart from the tail so that the JIT inlines every vector op of it. */

@@ -32,7 +32,7 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  * and A_i − 8·Σx, the true block sum (within ±32512), comes out exact from the wrapped numbers. That is 6 vector ops
  * per 64 weights against 9 for one row at a time (the row's own widening and masks), and 1.5 times the speed in L2.
  */
-public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows {
+public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows, PackedTensor.Quads {
     private static final int BLOCK_BYTES = 18;
     private static final int STEP_BYTES = 2 * LANES;
     /** Bytes of a quad group's steps, which its scales follow. */
@@ -80,11 +80,7 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
                     MemorySegment.copy(source.data(), ValueLayout.JAVA_BYTE, (long) (r0 + i) * rowBytes, rows[i], 0,
                             rowBytes);
                 } else {
-                    Arrays.fill(rows[i], (byte) 0x88); // nibbles 8, and below zero scales
-                    for (int b = 0; b < cols / QK; b++) {
-                        rows[i][b * BLOCK_BYTES] = 0;
-                        rows[i][b * BLOCK_BYTES + 1] = 0;
-                    }
+                    Arrays.fill(rows[i], (byte) 0); // zero scales: every value 0
                 }
                 // Each row's qs bytes as Q4_1's steps have them: byte j of block k at step j, lane k.
                 transposeSteps(rows[i], groups, BLOCK_BYTES, QK / 2, 0, steps[i], eight);
@@ -108,29 +104,12 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
         }
     }
 
-    /** A whole quad at r four rows at a time, its tails after it; the rows of a quad the range cuts one by one. */
-    @Override
-    int rowDots(int r, int to, Q8Activations x, float[] out) {
-        if (r % QUAD != 0 || r + QUAD > to) {
-            return super.rowDots(r, to, x, out);
-        }
-        int n = x.vectors();
-        int pairs = n / 2 * 2;
-        for (int t = 0; t < pairs; t += 2) {
-            quadDots(r, x, t, out);
-        }
-        if (pairs < n) {
-            quadDot(r, x, pairs, out);
-        }
-        addTails(r, r + QUAD, x, out);
-        return QUAD;
-    }
-
     /**
      * Rows r0 … r0+3 · vector t over the whole groups, into out. The activation load and the scale decoding are
      * written out: C2 stops inlining a method's calls past its node budget, and boxes the vectors they return.
      */
-    private void quadDot(int r0, Q8Activations x, int t, float[] out) {
+    @Override
+    public void quadDot(int r0, Q8Activations x, int t, float[] out) {
         int groups = groups(cols);
         int blocks = cols / QK;
         byte[] values = x.values;
@@ -200,7 +179,8 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows 
      * {@link #quadDot} for vectors t and t + 1 together (batched decode): each step's shifts and each row's scales
      * serve both.
      */
-    private void quadDots(int r0, Q8Activations x, int t, float[] out) {
+    @Override
+    public void quadDots(int r0, Q8Activations x, int t, float[] out) {
         int groups = groups(cols);
         int blocks = cols / QK;
         byte[] values = x.values;

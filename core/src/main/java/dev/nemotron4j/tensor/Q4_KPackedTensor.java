@@ -25,7 +25,7 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  * the integer sum recovered exactly as Q4_0's. The four rows' tail super-blocks follow their groups in Q4_K's 144
  * bytes, row after row; a last quad of fewer rows is padded with zero headers.
  */
-public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows {
+public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows, PackedTensor.Quads {
     private static final int BLOCK_BYTES = 19;
     private static final int HEADER_BYTES = 3;
     private static final int SOURCE_BYTES = 144;
@@ -121,29 +121,12 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
         }
     }
 
-    /** A whole quad at r four rows at a time, its tails after it; the rows of a quad the range cuts one by one. */
-    @Override
-    int rowDots(int r, int to, Q8Activations x, float[] out) {
-        if (r % QUAD != 0 || r + QUAD > to) {
-            return super.rowDots(r, to, x, out);
-        }
-        int n = x.vectors();
-        int pairs = n / 2 * 2;
-        for (int t = 0; t < pairs; t += 2) {
-            quadDots(r, x, t, out);
-        }
-        if (pairs < n) {
-            quadDot(r, x, pairs, out);
-        }
-        addTails(r, r + QUAD, x, out);
-        return QUAD;
-    }
-
     /**
      * Rows r0 … r0+3 · vector t over the whole groups, into out: Q4_0's step loop and integer sums, then per row the
      * block scales and minimums formed from its header. Written out, as there.
      */
-    private void quadDot(int r0, Q8Activations x, int t, float[] out) {
+    @Override
+    public void quadDot(int r0, Q8Activations x, int t, float[] out) {
         int groups = groups(cols);
         int blocks = cols / QK;
         byte[] values = x.values;
@@ -250,7 +233,8 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
      * {@link #quadDot} for vectors t and t + 1 together (batched decode): each step's shifts and each header's scales
      * serve both.
      */
-    private void quadDots(int r0, Q8Activations x, int t, float[] out) {
+    @Override
+    public void quadDots(int r0, Q8Activations x, int t, float[] out) {
         int groups = groups(cols);
         int blocks = cols / QK;
         byte[] values = x.values;
