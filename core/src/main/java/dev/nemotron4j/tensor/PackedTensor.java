@@ -197,6 +197,10 @@ public abstract sealed class PackedTensor extends WeightTensor
 
     /** Rows that Q4_0 and Q4_K lay out together, a quad (see {@link Q4_0PackedTensor}). */
     static final int QUAD = 4;
+    /** Bytes of a quad step: LANES shorts. */
+    static final int STEP_BYTES = 2 * LANES;
+    /** Bytes of a quad group's 32 steps, which its scales follow. */
+    static final int STEPS_BYTES = QK * STEP_BYTES;
 
     /**
      * Steps j and j + 16 (j &lt; 16) of a quad group, from the four rows' byte steps: {@code rowSteps[i][at + j·LANES

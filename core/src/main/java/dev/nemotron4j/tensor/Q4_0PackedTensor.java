@@ -34,9 +34,6 @@ import static dev.nemotron4j.tensor.Simd.S_FULL;
  */
 public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows, PackedTensor.Quads {
     private static final int BLOCK_BYTES = 18;
-    private static final int STEP_BYTES = 2 * LANES;
-    /** Bytes of a quad group's steps, which its scales follow. */
-    private static final int STEPS_BYTES = QK * STEP_BYTES;
 
     private final long quadGroupBytes = QUAD * groupBytes;
     private final int tailBlocks = cols / QK - groups(cols) * LANES;

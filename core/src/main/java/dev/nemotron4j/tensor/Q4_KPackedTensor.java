@@ -29,9 +29,6 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
     private static final int BLOCK_BYTES = 19;
     private static final int HEADER_BYTES = 3;
     private static final int SOURCE_BYTES = 144;
-    private static final int STEP_BYTES = 2 * LANES;
-    /** Bytes of a quad group's steps, which its four headers follow. */
-    private static final int STEPS_BYTES = QK * STEP_BYTES;
 
     private final long quadGroupBytes = QUAD * groupBytes;
     /** Bytes of a row's tail super-blocks. */
