@@ -1,10 +1,12 @@
 package dev.nemotron4j.kernels;
 
 import dev.nemotron4j.tensor.F16Tensor;
+import dev.nemotron4j.tensor.VectorMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
@@ -324,11 +326,14 @@ public final class Attention {
         }
         FloatVector sums = FloatVector.zero(F);
         for (int j = 0; j < upper; j += L) {
-            FloatVector e = FloatVector.fromArray(F, scores, j).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, scores, j).sub(max));
             e.intoArray(scores, j);
             sums = sums.add(e);
         }
-        float sum = sums.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            sums = sums.add(sums.rearrange(halving));
+        }
+        float sum = sums.lane(0);
         for (int j = upper; j < end; j++) {
             float e = (float) Math.exp(scores[j] - max);
             scores[j] = e;

@@ -1,7 +1,7 @@
 package dev.nemotron4j.kernels;
 
+import dev.nemotron4j.tensor.VectorMath;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -20,7 +20,7 @@ public final class Silu {
         int i = 0;
         for (; i <= n - F.length(); i += F.length()) {
             FloatVector g = FloatVector.fromArray(F, gate, i);
-            g.div(g.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(F, up, i))
+            g.div(VectorMath.exp(g.neg()).add(1f)).mul(FloatVector.fromArray(F, up, i))
                     .intoArray(gate, i);
         }
         gateScalar(gate, up, i, n);

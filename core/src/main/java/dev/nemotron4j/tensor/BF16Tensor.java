@@ -3,6 +3,7 @@ package dev.nemotron4j.tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 
@@ -37,7 +38,10 @@ public final class BF16Tensor extends HalfFloatTensor {
         for (int j = 0; j < vectorCols(); j += L) {
             acc = toFloats(widened(base + 2L * j)).fma(FloatVector.fromArray(F, x, xOffset + j), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc = acc.add(acc.rearrange(halving));
+        }
+        return acc.lane(0);
     }
 
     @Override
@@ -57,10 +61,16 @@ public final class BF16Tensor extends HalfFloatTensor {
             a2 = toFloats(widened(b2 + 2L * j)).fma(v, a2);
             a3 = toFloats(widened(b3 + 2L * j)).fma(v, a3);
         }
-        out[outOffset + row] = a0.reduceLanes(VectorOperators.ADD);
-        out[outOffset + row + 1] = a1.reduceLanes(VectorOperators.ADD);
-        out[outOffset + row + 2] = a2.reduceLanes(VectorOperators.ADD);
-        out[outOffset + row + 3] = a3.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            a0 = a0.add(a0.rearrange(halving));
+            a1 = a1.add(a1.rearrange(halving));
+            a2 = a2.add(a2.rearrange(halving));
+            a3 = a3.add(a3.rearrange(halving));
+        }
+        out[outOffset + row] = a0.lane(0);
+        out[outOffset + row + 1] = a1.lane(0);
+        out[outOffset + row + 2] = a2.lane(0);
+        out[outOffset + row + 3] = a3.lane(0);
     }
 
     /** bfloat16 bits sign-extended into whole lanes, as floats: the shift drops the sign's copies. */

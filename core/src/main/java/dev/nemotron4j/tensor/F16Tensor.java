@@ -2,7 +2,7 @@ package dev.nemotron4j.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 
@@ -46,7 +46,10 @@ public final class F16Tensor extends HalfFloatTensor {
         for (int j = 0; j < vectorCols(); j += L) {
             acc = Simd.widenedHalfUnscaled(widened(base + 2L * j)).fma(FloatVector.fromArray(F, x, xOffset + j), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD) * Simd.HALF_REBIAS;
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc = acc.add(acc.rearrange(halving));
+        }
+        return acc.lane(0) * Simd.HALF_REBIAS;
     }
 
     @Override
@@ -66,10 +69,16 @@ public final class F16Tensor extends HalfFloatTensor {
             a2 = Simd.widenedHalfUnscaled(widened(b2 + 2L * j)).fma(v, a2);
             a3 = Simd.widenedHalfUnscaled(widened(b3 + 2L * j)).fma(v, a3);
         }
-        out[outOffset + row] = a0.reduceLanes(VectorOperators.ADD) * Simd.HALF_REBIAS;
-        out[outOffset + row + 1] = a1.reduceLanes(VectorOperators.ADD) * Simd.HALF_REBIAS;
-        out[outOffset + row + 2] = a2.reduceLanes(VectorOperators.ADD) * Simd.HALF_REBIAS;
-        out[outOffset + row + 3] = a3.reduceLanes(VectorOperators.ADD) * Simd.HALF_REBIAS;
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            a0 = a0.add(a0.rearrange(halving));
+            a1 = a1.add(a1.rearrange(halving));
+            a2 = a2.add(a2.rearrange(halving));
+            a3 = a3.add(a3.rearrange(halving));
+        }
+        out[outOffset + row] = a0.lane(0) * Simd.HALF_REBIAS;
+        out[outOffset + row + 1] = a1.lane(0) * Simd.HALF_REBIAS;
+        out[outOffset + row + 2] = a2.lane(0) * Simd.HALF_REBIAS;
+        out[outOffset + row + 3] = a3.lane(0) * Simd.HALF_REBIAS;
     }
 
     /** Writes {@code n} values as half floats (round to nearest even, as ggml's converter) at dst[dstOffset…]. */

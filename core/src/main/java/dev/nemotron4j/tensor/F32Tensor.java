@@ -1,7 +1,7 @@
 package dev.nemotron4j.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -32,7 +32,10 @@ public final class F32Tensor extends WeightTensor {
             FloatVector w = FloatVector.fromMemorySegment(F, data, base + (long) j * 4, ByteOrder.LITTLE_ENDIAN);
             acc = w.fma(FloatVector.fromArray(F, x, xOffset + j), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc = acc.add(acc.rearrange(halving));
+        }
+        float sum = acc.lane(0);
         for (; j < cols; j++) {
             sum += data.get(LE_FLOAT, base + (long) j * 4) * x[xOffset + j];
         }

@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -401,7 +402,10 @@ public abstract sealed class PackedTensor extends WeightTensor
         for (int p = 0; p < cols; p += L) { // cols is whole blocks of 32, a multiple of L
             acc = FloatVector.fromArray(Simd.F, values, p).fma(FloatVector.fromArray(Simd.F, xs, p), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc = acc.add(acc.rearrange(halving));
+        }
+        return acc.lane(0);
     }
 
     @Override

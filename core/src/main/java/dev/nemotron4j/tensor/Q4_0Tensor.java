@@ -3,6 +3,7 @@ package dev.nemotron4j.tensor;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -58,7 +59,10 @@ public final class Q4_0Tensor extends WeightTensor {
             acc = sum.fma(FloatVector.broadcast(F, d), acc);
             offset += d * sums[sumsOffset + b];
         }
-        return acc.reduceLanes(VectorOperators.ADD) - 8f * offset;
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc = acc.add(acc.rearrange(halving));
+        }
+        return acc.lane(0) - 8f * offset;
     }
 
     private void blockSums(float[] x, int xOffset, float[] sums, int sumsOffset) {
@@ -67,7 +71,10 @@ public final class Q4_0Tensor extends WeightTensor {
             for (int j = 0; j < QK; j += L) {
                 s = s.add(FloatVector.fromArray(F, x, xOffset + b * QK + j));
             }
-            sums[sumsOffset + b] = s.reduceLanes(VectorOperators.ADD);
+            for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+                s = s.add(s.rearrange(halving));
+            }
+            sums[sumsOffset + b] = s.lane(0);
         }
     }
 

@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -79,7 +80,11 @@ public final class Q4_1PackedTensor extends PackedTensor {
             acc1 = ((FloatVector) sum.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(FloatVector.fromArray(F, x.scales, xs + L)), acc1);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        acc0 = acc0.add(acc1);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc0 = acc0.add(acc0.rearrange(halving));
+        }
+        return acc0.lane(0);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.nemotron4j.tensor;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -56,7 +57,10 @@ public final class Q4_1Tensor extends WeightTensor {
             acc = qx.fma(FloatVector.broadcast(F, Simd.f16(data, block)), acc);
             acc = xs.fma(FloatVector.broadcast(F, Simd.f16(data, block + 2)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc = acc.add(acc.rearrange(halving));
+        }
+        return acc.lane(0);
     }
 
     @Override

@@ -4,6 +4,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -220,10 +221,16 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
             a3 = ((FloatVector) s3.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(e1), a3);
         }
-        out[t * rows + r0] = a0.reduceLanes(VectorOperators.ADD);
-        out[t * rows + r0 + 1] = a1.reduceLanes(VectorOperators.ADD);
-        out[t * rows + r0 + 2] = a2.reduceLanes(VectorOperators.ADD);
-        out[t * rows + r0 + 3] = a3.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            a0 = a0.add(a0.rearrange(halving));
+            a1 = a1.add(a1.rearrange(halving));
+            a2 = a2.add(a2.rearrange(halving));
+            a3 = a3.add(a3.rearrange(halving));
+        }
+        out[t * rows + r0] = a0.lane(0);
+        out[t * rows + r0 + 1] = a1.lane(0);
+        out[t * rows + r0 + 2] = a2.lane(0);
+        out[t * rows + r0 + 3] = a3.lane(0);
     }
 
     /**
@@ -387,14 +394,24 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
             a31 = ((FloatVector) s31.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(e11), a31);
         }
-        out[t * rows + r0] = a00.reduceLanes(VectorOperators.ADD);
-        out[t * rows + r0 + 1] = a10.reduceLanes(VectorOperators.ADD);
-        out[t * rows + r0 + 2] = a20.reduceLanes(VectorOperators.ADD);
-        out[t * rows + r0 + 3] = a30.reduceLanes(VectorOperators.ADD);
-        out[(t + 1) * rows + r0] = a01.reduceLanes(VectorOperators.ADD);
-        out[(t + 1) * rows + r0 + 1] = a11.reduceLanes(VectorOperators.ADD);
-        out[(t + 1) * rows + r0 + 2] = a21.reduceLanes(VectorOperators.ADD);
-        out[(t + 1) * rows + r0 + 3] = a31.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            a00 = a00.add(a00.rearrange(halving));
+            a10 = a10.add(a10.rearrange(halving));
+            a20 = a20.add(a20.rearrange(halving));
+            a30 = a30.add(a30.rearrange(halving));
+            a01 = a01.add(a01.rearrange(halving));
+            a11 = a11.add(a11.rearrange(halving));
+            a21 = a21.add(a21.rearrange(halving));
+            a31 = a31.add(a31.rearrange(halving));
+        }
+        out[t * rows + r0] = a00.lane(0);
+        out[t * rows + r0 + 1] = a10.lane(0);
+        out[t * rows + r0 + 2] = a20.lane(0);
+        out[t * rows + r0 + 3] = a30.lane(0);
+        out[(t + 1) * rows + r0] = a01.lane(0);
+        out[(t + 1) * rows + r0 + 1] = a11.lane(0);
+        out[(t + 1) * rows + r0 + 2] = a21.lane(0);
+        out[(t + 1) * rows + r0 + 3] = a31.lane(0);
     }
 
     /** One row of a quad over the whole groups, for the rows of quads a range cuts; written out as above. */
@@ -443,7 +460,10 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
             acc = ((FloatVector) s0.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(e1), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc = acc.add(acc.rearrange(halving));
+        }
+        return acc.lane(0);
     }
 
     @Override

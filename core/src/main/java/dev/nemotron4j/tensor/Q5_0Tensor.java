@@ -4,6 +4,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -59,7 +60,10 @@ public final class Q5_0Tensor extends WeightTensor {
             }
             acc = sum.fma(FloatVector.broadcast(F, Simd.f16(data, block)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc = acc.add(acc.rearrange(halving));
+        }
+        return acc.lane(0);
     }
 
     @Override

@@ -6,6 +6,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -151,7 +152,11 @@ public final class Q5_KPackedTensor extends KPackedTensor {
             acc1 = ((FloatVector) sum1.convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(FloatVector.fromArray(F, x.scales, xs + L)), acc1);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        acc0 = acc0.add(acc1);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc0 = acc0.add(acc0.rearrange(halving));
+        }
+        return acc0.lane(0);
     }
 
     /** Tail blocks, read from their Q5_K super-blocks, value by value. */

@@ -3,6 +3,7 @@ package dev.nemotron4j.tensor;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -71,7 +72,10 @@ public final class Q5_KTensor extends WeightTensor {
                 acc = xsHi.fma(FloatVector.broadcast(F, -dmin * Q4_KTensor.min(data, scales, 2 * g + 1)), acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc = acc.add(acc.rearrange(halving));
+        }
+        return acc.lane(0);
     }
 
     @Override

@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -215,7 +216,11 @@ public final class Q6_KPackedTensor extends PackedTensor {
                         .fma(d1.mul(FloatVector.fromArray(F, x.scales, xs + L)), acc1);
             }
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        acc0 = acc0.add(acc1);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc0 = acc0.add(acc0.rearrange(halving));
+        }
+        return acc0.lane(0);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.nemotron4j.tensor;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -78,7 +79,10 @@ public final class Q6_KTensor extends WeightTensor {
                 }
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc = acc.add(acc.rearrange(halving));
+        }
+        return acc.lane(0);
     }
 
     /** Value {@code v} (0-127) of the half starting at ql/qh, before scaling. */

@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -66,7 +67,11 @@ public final class Q8_0PackedTensor extends PackedTensor {
             acc0 = ((FloatVector) sum0.convert(VectorOperators.I2F, 0)).fma(d0, acc0);
             acc1 = ((FloatVector) sum1.convert(VectorOperators.I2F, 0)).fma(d1, acc1);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        acc0 = acc0.add(acc1);
+        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+            acc0 = acc0.add(acc0.rearrange(halving));
+        }
+        return acc0.lane(0);
     }
 
     @Override

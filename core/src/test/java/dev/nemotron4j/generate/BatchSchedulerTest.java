@@ -65,9 +65,10 @@ class BatchSchedulerTest {
              BatchScheduler scheduler = new BatchScheduler(engine, 1, 1)) {
             int[] prompt = engine.tokenizer().encode("sing");
             GenerationOptions endless = GenerationOptions.of(SamplingParams.GREEDY, 100_000);
-            BatchScheduler.Job running = scheduler.submit(prompt, endless, GenerationListener.NONE);
+            StringBuffer streamed = new StringBuffer();
+            BatchScheduler.Job running = scheduler.submit(prompt, endless, streamed::append);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (scheduler.activeSlots() == 0 && System.nanoTime() < deadline) {
+            while (streamed.length() < "la li lu".length() && System.nanoTime() < deadline) {
                 Thread.sleep(5);
             }
             BatchScheduler.Job waiting = scheduler.submit(prompt, endless, GenerationListener.NONE);

@@ -1,0 +1,67 @@
+package dev.nemotron4j.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class VectorMathTest {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    @Test
+    void theHalvingsAddTheLanesInTheScalarReferencesOrder() {
+        Random random = new Random(3);
+        float[] lanes = new float[F.length()];
+        int orderMatters = 0;
+        for (int trial = 0; trial < 2000; trial++) {
+            float sequential = 0f;
+            for (int i = 0; i < lanes.length; i++) {
+                lanes[i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(7)));
+                sequential += lanes[i];
+            }
+            FloatVector v = FloatVector.fromArray(F, lanes, 0);
+            for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
+                v = v.add(v.rearrange(halving));
+            }
+            float sum = v.lane(0);
+            assertEquals(VectorMath.sumScalar(lanes), sum, 0f, "trial " + trial);
+            if (sum != sequential) {
+                orderMatters++;
+            }
+        }
+        assertTrue(orderMatters > 100, "the data should tell the orders apart: " + orderMatters);
+    }
+
+    @Test
+    void expIsWithinTwoUlpOfMathExpOverTheWholeRange() {
+        Random random = new Random(4);
+        float[] x = new float[F.length() * 4000];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (random.nextFloat() * 2f - 1f) * 110f;
+        }
+        float[] edges = {0f, -0f, 1f, -1f, 88.72f, 88.7228f, 88.73f, 88.8f, 89f, 1000f, -87.33f, -87.34f, -100f,
+                -103.9f, -104f, -105f, -1000f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE,
+                0.34657359f, -0.34657359f, 1e-8f};
+        System.arraycopy(edges, 0, x, 0, edges.length);
+        float[] e = new float[x.length];
+        for (int i = 0; i < x.length; i += F.length()) {
+            VectorMath.exp(FloatVector.fromArray(F, x, i)).intoArray(e, i);
+        }
+        for (int i = 0; i < x.length; i++) {
+            float expected = (float) Math.exp(x[i]);
+            float ulp = Math.max(Math.ulp(expected), Float.MIN_VALUE);
+            if (Float.isInfinite(expected)) {
+                assertEquals(expected, e[i], "exp(" + x[i] + ")");
+            } else {
+                assertTrue(Math.abs(e[i] - expected) <= 2 * ulp, "exp(" + x[i] + ") = " + e[i] + ", not " + expected);
+            }
+        }
+        float nan = VectorMath.exp(FloatVector.broadcast(F, Float.NaN)).lane(0);
+        assertTrue(Float.isNaN(nan), "exp(NaN) = " + nan);
+    }
+}
