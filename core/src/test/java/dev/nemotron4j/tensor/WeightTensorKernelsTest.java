@@ -22,11 +22,21 @@ class WeightTensorKernelsTest {
     private static final ValueLayout.OfShort LE_SHORT =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** Random bytes with every f16 scale/min field replaced by a sane value (random bytes there could be inf/NaN). */
+    /**
+     * Random bytes with every f16 scale/min field replaced by a sane value (random bytes there could be inf/NaN);
+     * standard normal values for F32.
+     */
     static MemorySegment randomTensor(GGMLType type, int rows, int cols, long seed) {
         Random rnd = new Random(seed);
         long bytes = type.byteSize((long) rows * cols);
         MemorySegment s = Arena.ofAuto().allocate(bytes);
+        if (type == GGMLType.F32) {
+            for (long i = 0; i < bytes; i += 4) {
+                s.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i,
+                        (float) rnd.nextGaussian());
+            }
+            return s;
+        }
         for (long i = 0; i < bytes; i++) {
             s.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
         }

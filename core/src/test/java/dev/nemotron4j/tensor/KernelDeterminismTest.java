@@ -1,0 +1,102 @@
+package dev.nemotron4j.tensor;
+
+import dev.nemotron4j.kernels.Silu;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The kernels give the same bits interpreted as compiled: the same prompt must give the same logits on a model's
+ * first request as on its hundredth. A JVM run with {@code -Xint} prints the outputs of every format's kernels, and
+ * this JVM, with the kernels hot, must print the same.
+ */
+class KernelDeterminismTest {
+    private static final GGMLType[] TYPES = {GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8_0,
+            GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K};
+    /**
+     * Rows of a whole packed group plus a tail, wider than the four-row half-float kernel needs: enough sums that
+     * one kernel summing its lanes in another order changes some of them.
+     */
+    private static final int ROWS = 32;
+    private static final int COLS = 1280;
+
+    @Test
+    void interpretedKernelsGiveTheBitsOfCompiledOnes() throws IOException, InterruptedException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process process = new ProcessBuilder(List.of(java, "-Xint", "--add-modules", "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Kernels.class.getName())).redirectErrorStream(true).start();
+        Kernels kernels = new Kernels();
+        for (int i = 0; i < 2000; i++) {
+            kernels.run();
+        }
+        byte[] printed = process.getInputStream().readAllBytes();
+        assertTrue(process.waitFor(2, TimeUnit.MINUTES), "the interpreted run did not finish");
+        String interpreted = new String(printed, StandardCharsets.UTF_8).lines()
+                .filter(l -> !l.startsWith("WARNING")).reduce("", (a, b) -> a + b + "\n");
+        assertEquals(0, process.exitValue(), interpreted);
+        assertEquals(kernels.run(), interpreted);
+    }
+
+    /** Every format's float and integer matmuls, and the gated SiLU, on fixed random data. */
+    static final class Kernels {
+        private final float[] x = TestTensors.gaussian(2 * COLS, 1);
+        private final Q8Activations[] quantized = {new Q8Activations(), new Q8Activations()};
+        private final WeightTensor[] tensors = new WeightTensor[TYPES.length];
+        private final PackedTensor[] packed = new PackedTensor[TYPES.length];
+        private final float[] gate = TestTensors.gaussian(1000, 2);
+        private final float[] up = TestTensors.gaussian(1000, 3);
+
+        Kernels() {
+            for (int n = 1; n <= 2; n++) {
+                quantized[n - 1].quantize(x, n, COLS);
+            }
+            for (int i = 0; i < TYPES.length; i++) {
+                tensors[i] = TestTensors.random(TYPES[i], ROWS, COLS, TYPES[i].id);
+                packed[i] = PackedTensor.packs(TYPES[i]) ? TestTensors.pack(tensors[i]) : null;
+            }
+            for (int i = 0; i < gate.length; i++) {
+                gate[i] *= 40f;
+            }
+        }
+
+        /** The outputs as float bits, a line per kernel. */
+        String run() {
+            StringBuilder s = new StringBuilder();
+            for (int i = 0; i < TYPES.length; i++) {
+                for (int n = 1; n <= 2; n++) {
+                    float[] out = new float[n * ROWS];
+                    tensors[i].matmul(x, n, out, 0, ROWS);
+                    append(s, TYPES[i] + " float n=" + n, out);
+                    if (packed[i] != null) {
+                        packed[i].matmul(quantized[n - 1], out, 0, ROWS);
+                        append(s, TYPES[i] + " packed n=" + n, out);
+                    }
+                }
+            }
+            float[] silu = gate.clone();
+            Silu.gate(silu, up, silu.length);
+            append(s, "silu", silu);
+            return s.toString();
+        }
+
+        public static void main(String[] args) {
+            System.out.print(new Kernels().run());
+        }
+    }
+
+    private static void append(StringBuilder s, String what, float[] values) {
+        s.append(what).append(':');
+        for (float v : values) {
+            s.append(' ').append(Integer.toHexString(Float.floatToRawIntBits(v)));
+        }
+        s.append('\n');
+    }
+}
