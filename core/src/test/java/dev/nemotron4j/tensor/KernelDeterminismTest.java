@@ -1,11 +1,13 @@
 package dev.nemotron4j.tensor;
 
+import dev.nemotron4j.kernels.Attention;
 import dev.nemotron4j.kernels.Silu;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -26,6 +28,8 @@ class KernelDeterminismTest {
      */
     private static final int ROWS = 32;
     private static final int COLS = 1280;
+    private static final int HEAD_DIM = 64;
+    private static final int POSITIONS = 40;
 
     @Test
     void interpretedKernelsGiveTheBitsOfCompiledOnes() throws IOException, InterruptedException {
@@ -45,7 +49,7 @@ class KernelDeterminismTest {
         assertEquals(kernels.run(), interpreted);
     }
 
-    /** Every format's float and integer matmuls, and the gated SiLU, on fixed random data. */
+    /** Every format's float and integer matmuls, the gated SiLU and attention, on fixed random data. */
     static final class Kernels {
         private final float[] x = TestTensors.gaussian(2 * COLS, 1);
         private final Q8Activations[] quantized = {new Q8Activations(), new Q8Activations()};
@@ -53,6 +57,11 @@ class KernelDeterminismTest {
         private final PackedTensor[] packed = new PackedTensor[TYPES.length];
         private final float[] gate = TestTensors.gaussian(1000, 2);
         private final float[] up = TestTensors.gaussian(1000, 3);
+        /** Eight query rows of two heads at positions 32 … 39 of one sequence, as a prompt's last tile. */
+        private final float[] queries = TestTensors.gaussian(8 * 2 * HEAD_DIM, 4);
+        private final float[][] keys = new float[8][];
+        private final float[][] values = new float[8][];
+        private final int[] positions = {32, 33, 34, 35, 36, 37, 38, 39};
 
         Kernels() {
             for (int n = 1; n <= 2; n++) {
@@ -65,6 +74,17 @@ class KernelDeterminismTest {
             for (int i = 0; i < gate.length; i++) {
                 gate[i] *= 40f;
             }
+            int stride = Attention.keyStride(POSITIONS);
+            float[] keyRows = TestTensors.gaussian(POSITIONS * 2 * HEAD_DIM, 5);
+            float[] keyCache = new float[2 * HEAD_DIM * stride];
+            for (int j = 0; j < POSITIONS; j++) {
+                for (int c = 0; c < 2 * HEAD_DIM; c++) {
+                    int at = Attention.keyOffset(c / HEAD_DIM, j, HEAD_DIM, stride) + c % HEAD_DIM * Attention.KEY_BLOCK;
+                    keyCache[at] = 3f * keyRows[j * 2 * HEAD_DIM + c];
+                }
+            }
+            Arrays.fill(keys, keyCache);
+            Arrays.fill(values, TestTensors.gaussian(POSITIONS * 2 * HEAD_DIM, 6));
         }
 
         /** The outputs as float bits, a line per kernel. */
@@ -84,6 +104,9 @@ class KernelDeterminismTest {
             float[] silu = gate.clone();
             Silu.gate(silu, up, silu.length);
             append(s, "silu", silu);
+            float[] attention = new float[queries.length];
+            Attention.attendAll(queries, keys, values, positions, 2 * HEAD_DIM, 2, 1, HEAD_DIM, 8, attention);
+            append(s, "attention", attention);
             return s.toString();
         }
 
