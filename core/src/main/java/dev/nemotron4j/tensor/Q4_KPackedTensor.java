@@ -221,16 +221,19 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
             a3 = ((FloatVector) s3.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(e1), a3);
         }
-        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
-            a0 = a0.add(a0.rearrange(halving));
-            a1 = a1.add(a1.rearrange(halving));
-            a2 = a2.add(a2.rearrange(halving));
-            a3 = a3.add(a3.rearrange(halving));
+        FloatVector a01 = a0.blend(a1, VectorMath.UPPER_HALF)
+                .add(a1.blend(a0, VectorMath.UPPER_HALF).rearrange(VectorMath.HALVINGS[0]));
+        FloatVector a23 = a2.blend(a3, VectorMath.UPPER_HALF)
+                .add(a3.blend(a2, VectorMath.UPPER_HALF).rearrange(VectorMath.HALVINGS[0]));
+        FloatVector sums = a01.blend(a23, VectorMath.ODD_QUARTERS)
+                .add(a23.blend(a01, VectorMath.ODD_QUARTERS).rearrange(VectorMath.HALVINGS[1]));
+        for (int h = 2; h < VectorMath.HALVINGS.length; h++) {
+            sums = sums.add(sums.rearrange(VectorMath.HALVINGS[h]));
         }
-        out[t * rows + r0] = a0.lane(0);
-        out[t * rows + r0 + 1] = a1.lane(0);
-        out[t * rows + r0 + 2] = a2.lane(0);
-        out[t * rows + r0 + 3] = a3.lane(0);
+        out[t * rows + r0] = sums.lane(0);
+        out[t * rows + r0 + 1] = sums.lane(L / 2);
+        out[t * rows + r0 + 2] = sums.lane(L / 4);
+        out[t * rows + r0 + 3] = sums.lane(3 * L / 4);
     }
 
     /**

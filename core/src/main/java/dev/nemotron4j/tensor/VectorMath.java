@@ -2,6 +2,7 @@ package dev.nemotron4j.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -28,6 +29,16 @@ public final class VectorMath {
     @SuppressWarnings("unchecked")
     public static final VectorShuffle<Float>[] HALVINGS = IntStream.iterate(L / 2, half -> half >= 1, half -> half / 2)
             .mapToObj(half -> VectorShuffle.fromOp(F, i -> i ^ half)).toArray(VectorShuffle[]::new);
+
+    /**
+     * Lanes from L/2 on, and lanes whose index has bit L/4 set. With these, four vectors' first two halvings take
+     * half the operations: a blend pairs the lanes of two vectors that the same shuffle adds, and the four sums come
+     * out in lanes 0, L/2, L/4 and 3L/4 of one vector, bit for bit those of {@link #HALVINGS} (addition commutes).
+     * The four-row kernels of packed Q4_0 and Q4_K end so.
+     */
+    public static final VectorMask<Float> UPPER_HALF = VectorMask.fromLong(F, ((1L << L) - 1) & -(1L << (L / 2)));
+    public static final VectorMask<Float> ODD_QUARTERS = VectorMask.fromLong(F,
+            IntStream.range(0, L).filter(i -> (i & (L / 4)) != 0).mapToLong(i -> 1L << i).sum());
 
     private static final float LOG2_E = 1.44269504f;
     /** ln 2 in two parts, the first with so few bits that n·LN2_HIGH is exact for any exponent n in range. */

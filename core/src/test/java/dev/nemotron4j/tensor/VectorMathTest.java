@@ -38,6 +38,35 @@ class VectorMathTest {
     }
 
     @Test
+    void fourVectorsFoldedTogetherGiveTheSumsOfTheirHalvings() {
+        Random random = new Random(5);
+        int lanes = F.length();
+        for (int trial = 0; trial < 500; trial++) {
+            float[][] v = new float[4][lanes];
+            FloatVector[] a = new FloatVector[4];
+            for (int k = 0; k < 4; k++) {
+                for (int i = 0; i < lanes; i++) {
+                    v[k][i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(7)));
+                }
+                a[k] = FloatVector.fromArray(F, v[k], 0);
+            }
+            FloatVector a01 = a[0].blend(a[1], VectorMath.UPPER_HALF)
+                    .add(a[1].blend(a[0], VectorMath.UPPER_HALF).rearrange(VectorMath.HALVINGS[0]));
+            FloatVector a23 = a[2].blend(a[3], VectorMath.UPPER_HALF)
+                    .add(a[3].blend(a[2], VectorMath.UPPER_HALF).rearrange(VectorMath.HALVINGS[0]));
+            FloatVector sums = a01.blend(a23, VectorMath.ODD_QUARTERS)
+                    .add(a23.blend(a01, VectorMath.ODD_QUARTERS).rearrange(VectorMath.HALVINGS[1]));
+            for (int h = 2; h < VectorMath.HALVINGS.length; h++) {
+                sums = sums.add(sums.rearrange(VectorMath.HALVINGS[h]));
+            }
+            int[] lane = {0, lanes / 2, lanes / 4, 3 * lanes / 4};
+            for (int k = 0; k < 4; k++) {
+                assertEquals(VectorMath.sumScalar(v[k]), sums.lane(lane[k]), 0f, "trial " + trial + " vector " + k);
+            }
+        }
+    }
+
+    @Test
     void expIsWithinTwoUlpOfMathExpOverTheWholeRange() {
         Random random = new Random(4);
         float[] x = new float[F.length() * 4000];
