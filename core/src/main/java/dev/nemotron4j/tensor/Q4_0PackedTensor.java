@@ -297,24 +297,30 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows,
             a31 = ((FloatVector) s31.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
                     .fma(e11.mul(d1), a31);
         }
-        for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
-            a00 = a00.add(a00.rearrange(halving));
-            a10 = a10.add(a10.rearrange(halving));
-            a20 = a20.add(a20.rearrange(halving));
-            a30 = a30.add(a30.rearrange(halving));
-            a01 = a01.add(a01.rearrange(halving));
-            a11 = a11.add(a11.rearrange(halving));
-            a21 = a21.add(a21.rearrange(halving));
-            a31 = a31.add(a31.rearrange(halving));
+        FloatVector first01 = a00.blend(a10, VectorMath.UPPER_HALF)
+                .add(a10.blend(a00, VectorMath.UPPER_HALF).rearrange(VectorMath.HALVINGS[0]));
+        FloatVector first23 = a20.blend(a30, VectorMath.UPPER_HALF)
+                .add(a30.blend(a20, VectorMath.UPPER_HALF).rearrange(VectorMath.HALVINGS[0]));
+        FloatVector first = first01.blend(first23, VectorMath.ODD_QUARTERS)
+                .add(first23.blend(first01, VectorMath.ODD_QUARTERS).rearrange(VectorMath.HALVINGS[1]));
+        FloatVector second01 = a01.blend(a11, VectorMath.UPPER_HALF)
+                .add(a11.blend(a01, VectorMath.UPPER_HALF).rearrange(VectorMath.HALVINGS[0]));
+        FloatVector second23 = a21.blend(a31, VectorMath.UPPER_HALF)
+                .add(a31.blend(a21, VectorMath.UPPER_HALF).rearrange(VectorMath.HALVINGS[0]));
+        FloatVector second = second01.blend(second23, VectorMath.ODD_QUARTERS)
+                .add(second23.blend(second01, VectorMath.ODD_QUARTERS).rearrange(VectorMath.HALVINGS[1]));
+        for (int h = 2; h < VectorMath.HALVINGS.length; h++) {
+            first = first.add(first.rearrange(VectorMath.HALVINGS[h]));
+            second = second.add(second.rearrange(VectorMath.HALVINGS[h]));
         }
-        out[t * rows + r0] = a00.lane(0);
-        out[t * rows + r0 + 1] = a10.lane(0);
-        out[t * rows + r0 + 2] = a20.lane(0);
-        out[t * rows + r0 + 3] = a30.lane(0);
-        out[(t + 1) * rows + r0] = a01.lane(0);
-        out[(t + 1) * rows + r0 + 1] = a11.lane(0);
-        out[(t + 1) * rows + r0 + 2] = a21.lane(0);
-        out[(t + 1) * rows + r0 + 3] = a31.lane(0);
+        out[t * rows + r0] = first.lane(0);
+        out[t * rows + r0 + 1] = first.lane(L / 2);
+        out[t * rows + r0 + 2] = first.lane(L / 4);
+        out[t * rows + r0 + 3] = first.lane(3 * L / 4);
+        out[(t + 1) * rows + r0] = second.lane(0);
+        out[(t + 1) * rows + r0 + 1] = second.lane(L / 2);
+        out[(t + 1) * rows + r0 + 2] = second.lane(L / 4);
+        out[(t + 1) * rows + r0 + 3] = second.lane(3 * L / 4);
     }
 
     /** One row of a quad over the whole groups, for the rows of quads a range cuts; loads written out as above. */

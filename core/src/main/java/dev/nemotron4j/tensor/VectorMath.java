@@ -34,7 +34,7 @@ public final class VectorMath {
      * Lanes from L/2 on, and lanes whose index has bit L/4 set. With these, four vectors' first two halvings take
      * half the operations: a blend pairs the lanes of two vectors that the same shuffle adds, and the four sums come
      * out in lanes 0, L/2, L/4 and 3L/4 of one vector, bit for bit those of {@link #HALVINGS} (addition commutes).
-     * The four-row kernels of packed Q4_0 and Q4_K end so.
+     * The four-row kernels of packed Q4_0 and Q4_K end so, for each vector they take.
      */
     public static final VectorMask<Float> UPPER_HALF = VectorMask.fromLong(F, ((1L << L) - 1) & -(1L << (L / 2)));
     public static final VectorMask<Float> ODD_QUARTERS = VectorMask.fromLong(F,
