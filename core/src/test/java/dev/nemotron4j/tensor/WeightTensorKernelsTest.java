@@ -21,6 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class WeightTensorKernelsTest {
     private static final ValueLayout.OfShort LE_SHORT =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat LE_FLOAT =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
      * Random bytes with every f16 scale/min field replaced by a sane value (random bytes there could be inf/NaN);
@@ -32,8 +34,7 @@ class WeightTensorKernelsTest {
         MemorySegment s = Arena.ofAuto().allocate(bytes);
         if (type == GGMLType.F32) {
             for (long i = 0; i < bytes; i += 4) {
-                s.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i,
-                        (float) rnd.nextGaussian());
+                s.set(LE_FLOAT, i, (float) rnd.nextGaussian());
             }
             return s;
         }
