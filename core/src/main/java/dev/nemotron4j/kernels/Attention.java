@@ -324,11 +324,10 @@ public final class Attention {
         for (int j = upper; j < end; j++) {
             max = Math.max(max, scores[j]);
         }
+        VectorMath.expInPlace(scores, 0, upper, max);
         FloatVector sums = FloatVector.zero(F);
         for (int j = 0; j < upper; j += L) {
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, scores, j).sub(max));
-            e.intoArray(scores, j);
-            sums = sums.add(e);
+            sums = sums.add(FloatVector.fromArray(F, scores, j));
         }
         for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
             sums = sums.add(sums.rearrange(halving));

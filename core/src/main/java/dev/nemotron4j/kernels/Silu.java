@@ -11,19 +11,30 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class Silu {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Values per pass: e^−g of a chunk is computed into a small per-thread buffer that stays in L1. */
+    private static final int CHUNK = 1024;
+    private static final ThreadLocal<float[]> EXPS = ThreadLocal.withInitial(() -> new float[CHUNK]);
 
     private Silu() {
     }
 
     /** gate[i] = silu(gate[i]) · up[i] for i in [0, n). */
     public static void gate(float[] gate, float[] up, int n) {
-        int i = 0;
-        for (; i <= n - F.length(); i += F.length()) {
-            FloatVector g = FloatVector.fromArray(F, gate, i);
-            g.div(VectorMath.exp(g.neg()).add(1f)).mul(FloatVector.fromArray(F, up, i))
-                    .intoArray(gate, i);
+        float[] e = EXPS.get();
+        int whole = n - n % F.length();
+        for (int from = 0; from < whole; from += CHUNK) {
+            int length = Math.min(CHUNK, whole - from);
+            for (int i = 0; i < length; i += F.length()) {
+                FloatVector.fromArray(F, gate, from + i).neg().intoArray(e, i);
+            }
+            VectorMath.expInPlace(e, 0, length, 0f);
+            for (int i = 0; i < length; i += F.length()) {
+                FloatVector g = FloatVector.fromArray(F, gate, from + i);
+                g.div(FloatVector.fromArray(F, e, i).add(1f)).mul(FloatVector.fromArray(F, up, from + i))
+                        .intoArray(gate, from + i);
+            }
         }
-        gateScalar(gate, up, i, n);
+        gateScalar(gate, up, whole, n);
     }
 
     /** The scalar reference of {@link #gate}, over [from, n). */

@@ -66,29 +66,35 @@ public final class VectorMath {
     }
 
     /**
-     * e^x in each lane, within 2 ulp of {@code Math.exp} (Cephes' expf): x = n·ln 2 + r with |r| ≤ ln 2 / 2, a
-     * degree-7 polynomial for e^r, then 2^n applied in two halves so that results near the float range's ends stay
-     * right. +∞ and values above 88.8 give +∞, values below −104 give 0, NaN gives NaN.
+     * a[i] = e^(a[i] − shift) for i in [from, to), a whole number of vectors, within 2 ulp of {@code Math.exp}
+     * (Cephes' expf): x = n·ln 2 + r with |r| ≤ ln 2 / 2, a degree-7 polynomial for e^r, then 2^n applied in two
+     * halves so that results near the float range's ends stay right. +∞ and values above 88.8 give +∞, values below
+     * −104 give 0, NaN gives NaN. It takes arrays, not vectors: a helper taking a vector is not always inlined (the
+     * attention softmax, deep in its caller, was not), and then every vector passed is boxed.
      */
-    public static FloatVector exp(FloatVector x) {
-        FloatVector clamped = x.max(EXP_MIN).min(EXP_MAX);
-        FloatVector shifted = clamped.fma(LOG2_E, ROUNDER);
-        FloatVector n = shifted.sub(ROUNDER);
-        IntVector exponent = shifted.reinterpretAsInts().sub(ROUNDER_BITS);
-        FloatVector r = clamped.sub(n.mul(LN2_HIGH));
-        r = n.fma(FloatVector.broadcast(F, -LN2_LOW), r);
-        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
-        p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
-        p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
-        p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
-        p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
-        p = p.mul(r).fma(r, r).add(1f);
-        IntVector firstHalf = exponent.lanewise(VectorOperators.ASHR, 1);
-        return p.mul(powerOfTwo(firstHalf)).mul(powerOfTwo(exponent.sub(firstHalf)));
-    }
-
-    /** 2^n as a float, for n from −126 to 127. */
-    private static FloatVector powerOfTwo(IntVector n) {
-        return n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    public static void expInPlace(float[] a, int from, int to, float shift) {
+        if ((to - from) % L != 0) {
+            throw new IllegalArgumentException("exp over " + (to - from) + " values, not whole vectors of "
+                    + L);
+        }
+        for (int i = from; i < to; i += L) {
+            FloatVector clamped = FloatVector.fromArray(F, a, i).sub(shift).max(EXP_MIN).min(EXP_MAX);
+            FloatVector shifted = clamped.fma(LOG2_E, ROUNDER);
+            FloatVector n = shifted.sub(ROUNDER);
+            IntVector exponent = shifted.reinterpretAsInts().sub(ROUNDER_BITS);
+            FloatVector r = clamped.sub(n.mul(LN2_HIGH));
+            r = n.fma(FloatVector.broadcast(F, -LN2_LOW), r);
+            FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
+            p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
+            p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
+            p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
+            p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+            p = p.mul(r).fma(r, r).add(1f);
+            IntVector firstHalf = exponent.lanewise(VectorOperators.ASHR, 1);
+            IntVector secondHalf = exponent.sub(firstHalf);
+            p.mul(firstHalf.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .mul(secondHalf.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .intoArray(a, i);
+        }
     }
 }

@@ -5,9 +5,11 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class VectorMathTest {
@@ -77,10 +79,8 @@ class VectorMathTest {
                 -103.9f, -104f, -105f, -1000f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE,
                 0.34657359f, -0.34657359f, 1e-8f};
         System.arraycopy(edges, 0, x, 0, edges.length);
-        float[] e = new float[x.length];
-        for (int i = 0; i < x.length; i += F.length()) {
-            VectorMath.exp(FloatVector.fromArray(F, x, i)).intoArray(e, i);
-        }
+        float[] e = x.clone();
+        VectorMath.expInPlace(e, 0, e.length, 0f);
         for (int i = 0; i < x.length; i++) {
             float expected = (float) Math.exp(x[i]);
             float ulp = Math.max(Math.ulp(expected), Float.MIN_VALUE);
@@ -90,7 +90,24 @@ class VectorMathTest {
                 assertTrue(Math.abs(e[i] - expected) <= 2 * ulp, "exp(" + x[i] + ") = " + e[i] + ", not " + expected);
             }
         }
-        float nan = VectorMath.exp(FloatVector.broadcast(F, Float.NaN)).lane(0);
-        assertTrue(Float.isNaN(nan), "exp(NaN) = " + nan);
+        float[] nan = new float[F.length()];
+        Arrays.fill(nan, Float.NaN);
+        VectorMath.expInPlace(nan, 0, nan.length, 0f);
+        assertTrue(Float.isNaN(nan[0]), "exp(NaN) = " + nan[0]);
+    }
+
+    @Test
+    void expSubtractsTheShiftFirstAndTakesOnlyWholeVectors() {
+        float[] a = new float[3 * F.length()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = i * 0.25f;
+        }
+        float[] shifted = a.clone();
+        VectorMath.expInPlace(shifted, F.length(), 3 * F.length(), 5f);
+        for (int i = 0; i < a.length; i++) {
+            float expected = i < F.length() ? a[i] : (float) Math.exp(a[i] - 5f);
+            assertEquals(expected, shifted[i], 2 * Math.ulp(expected), "value " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> VectorMath.expInPlace(a, 0, F.length() + 1, 0f));
     }
 }
