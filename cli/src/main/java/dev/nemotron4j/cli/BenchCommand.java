@@ -39,7 +39,13 @@ final class BenchCommand implements Callable<Integer> {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** Tokens evaluated before the timed decode steps, so attention is not over an empty cache. */
     private static final int DECODE_PROMPT = 8;
-    private static final int WARM_UP_PROMPT = 32;
+    /**
+     * Tokens of the untimed warm-up prompt: as many as the timed prompt up to this, so that it takes the same kernels
+     * (prompts of 96 tokens or more take the integer prompt product, which would otherwise be compiled during the
+     * first timed run), and at least 32.
+     */
+    private static final int WARM_UP_PROMPT_MAX = 128;
+    private static final int WARM_UP_PROMPT_MIN = 32;
     private static final long PROBE_BYTES = 1L << 30;
 
     @Option(names = "--model", required = true, description = "GGUF file or HF model directory")
@@ -84,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             SplittableRandom rng = new SplittableRandom(1234);
             // One sequence for every run, cut back in between, so the heap holds one KV cache and one set of buffers.
-            InferenceState s = m.newState(Math.max(capacity, WARM_UP_PROMPT + 2));
+            InferenceState s = m.newState(Math.max(capacity, warmUpPrompt() + 2));
             m.awaitWeightCache(); // a cache being written would share the cores with the timed runs
             warmUp(m, s, rng);
             s.reset();
@@ -117,10 +123,14 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    private int warmUpPrompt() {
+        return Math.max(WARM_UP_PROMPT_MIN, Math.min(pp, WARM_UP_PROMPT_MAX));
+    }
+
     /** Pages the weights in and compiles the kernels for batched and single-token passes; not timed. */
     private void warmUp(Model m, InferenceState s, SplittableRandom rng) {
         s.reset();
-        m.transformer().forward(s, randomTokens(m, rng, WARM_UP_PROMPT), false);
+        m.transformer().forward(s, randomTokens(m, rng, warmUpPrompt()), false);
         for (int i = 0; i < 2; i++) {
             m.transformer().forward(s, randomTokens(m, rng, 1), false);
         }
