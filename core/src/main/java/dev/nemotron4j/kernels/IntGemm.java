@@ -1,28 +1,32 @@
 package dev.nemotron4j.kernels;
 
 import dev.nemotron4j.tensor.IntegerRows;
+import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q8Activations;
 import dev.nemotron4j.tensor.WeightTensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+
 /**
  * y = W·x for a prompt, in 16-bit integers, for 4-bit weights with an {@link IntegerRows integer form} (Q4_0, Q4_K).
  * The vectors are quantized to 8-bit blocks of 32 (as ggml's Q8_0, so as the decode path and llama.cpp do) and
- * transposed into blocks of {@link #TOKENS}, one per 16-bit lane; each thread decodes {@link #ROWS} rows into
- * integers once per call, and the micro-kernel keeps ROWS × TOKENS sums in 16-bit lanes: per column, two loads of x
- * and eight broadcast weights feed sixteen multiplies and sixteen adds. A 16-bit multiply or add takes 32 lanes where
- * a float multiply-add takes 16, and here both issue one per cycle: about 1.2 to 1.3 times the float {@link Gemm}.
+ * transposed into blocks of {@link #TOKENS}, one per 16-bit lane. Each thread decodes {@link #UNIT_ROWS} rows into
+ * integers once per call, and the micro-kernel takes {@link #ROWS} of them over a chunk of columns: per column, two
+ * loads of x and four broadcast weights feed eight 16-bit multiplies and eight adds, and after each block of 32
+ * columns the ROWS × TOKENS sums are widened and added, scaled, to float sums that stay in registers. A 16-bit
+ * multiply or add takes 32 lanes where a float multiply-add takes 16, and here both issue one per cycle.
  *
- * <p>A block's 32 products (at most 8·127 each) stay exact in 16 bits; then the sums are widened: the even lanes read
- * as ints shifted up 16 bits, the odd lanes masked, both exact as floats, with the 2⁻¹⁶ in the activation scales. The
- * float sums take weight scale × activation scale per block, plus offset × activation sum where the format has
- * offsets.
+ * <p>A block's 32 products (at most 8·127 each) stay exact in 16 bits; then the sums are widened: the even lanes
+ * read as ints shifted up 16 bits, the odd lanes masked, both exact as floats, with the 2⁻¹⁶ in the activation
+ * scales. The float sums take weight scale × activation scale per block, plus offset × activation sum where the
+ * format has offsets.
  */
 public final class IntGemm {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
@@ -30,8 +34,17 @@ public final class IntGemm {
     private static final int LS = S.length();
     private static final int LF = F.length();
     private static final int QK = Q8Activations.QK;
+    /** Blocks per group in the decoded rows: value m of the group's blocks side by side. */
+    private static final int LANES = PackedTensor.LANES;
     /** Rows of W per micro-kernel call. */
-    static final int ROWS = 8;
+    static final int ROWS = 4;
+    /**
+     * Rows a thread decodes at a time. The micro-kernel takes them ROWS at a time over the same chunk of columns, so
+     * the chunk of x, read once from memory, is read from L1 or L2 for the others.
+     */
+    static final int UNIT_ROWS = 16;
+    /** Blocks of 32 columns per micro-kernel call. */
+    private static final int CHUNK_BLOCKS = 8;
     /** Vectors of 16-bit lanes per block of tokens. */
     private static final int VECTORS = 2;
     /** Tokens (activation vectors) per block: one per 16-bit lane of VECTORS vectors. */
@@ -55,10 +68,7 @@ public final class IntGemm {
         int cols = w.cols();
         int blocks = (n + TOKENS - 1) / TOKENS;
         job.ensure(blocks, cols);
-        int[] order = w.storedOrder();
-        for (int p = 0; p < cols; p++) {
-            job.positions[order == null ? p : order[p]] = p;
-        }
+        job.layout(w);
         job.w = w;
         job.x = x;
         job.n = n;
@@ -66,10 +76,21 @@ public final class IntGemm {
         job.transposing = true;
         Parallel.forRange(blocks, 1, job);
         job.transposing = false;
-        Parallel.forRange((w.rows() + ROWS - 1) / ROWS, 1, job);
+        Parallel.forRange((w.rows() + UNIT_ROWS - 1) / UNIT_ROWS, 1, job);
         job.w = null;
         job.x = null;
         job.out = null;
+    }
+
+    /** Position of value 0 of block b in a decoded row as the micro-kernel reads it; value m follows at m · LANES. */
+    static int rowPosition(int b) {
+        return b / LANES * QK * LANES + b % LANES;
+    }
+
+    /** Width of a decoded row: whole groups of LANES blocks. */
+    static int paddedWidth(int cols) {
+        int group = QK * LANES;
+        return (cols + group - 1) / group * group;
     }
 
     /** Lane of token i of a block in the float sums and scales: each vector's even lanes, then its odd ones. */
@@ -86,8 +107,12 @@ public final class IntGemm {
         float[] scales = new float[0];
         /** sums[…] with the same index = d·Σ q of that block, for the offsets. */
         float[] sums = new float[0];
-        /** positions[c] = stored position of column c. */
-        int[] positions = new int[0];
+        /**
+         * Where the micro-kernel reads each stored position p of a decoded row: kernelPosition[p] for p from
+         * firstMoved on; the positions before it are already where it reads them.
+         */
+        int[] kernelPosition = new int[0];
+        int firstMoved;
         WeightTensor w;
         float[] x;
         float[] out;
@@ -104,8 +129,32 @@ public final class IntGemm {
                 scales = new float[scaleSize];
                 sums = new float[scaleSize];
             }
-            if (positions.length < cols) {
-                positions = new int[cols];
+            if (kernelPosition.length < cols) {
+                kernelPosition = new int[cols];
+            }
+        }
+
+        /**
+         * The micro-kernel reads value m of block b of a decoded row at {@link #rowPosition}(b) + m · LANES, a
+         * constant stride, so that C2 removes the range checks from its loop (a position looked up per column ran
+         * 3.5 times slower without the loop safepoints that G1 adds). The packed layouts store their groups of LANES
+         * blocks so; their tail blocks, in column order, are moved into one more, partial, group.
+         */
+        void layout(WeightTensor w) {
+            int cols = w.cols();
+            int[] order = w.storedOrder();
+            firstMoved = cols;
+            for (int p = cols - 1; p >= 0; p--) {
+                int c = order == null ? p : order[p];
+                kernelPosition[p] = rowPosition(c / QK) + (c % QK) * LANES;
+                if (kernelPosition[p] != p) {
+                    firstMoved = p;
+                }
+            }
+            for (int p = firstMoved; p < cols; p++) {
+                if (kernelPosition[p] < firstMoved) {
+                    throw new IllegalStateException(w.type() + ": stored position " + p + " is out of order");
+                }
             }
         }
 
@@ -121,23 +170,67 @@ public final class IntGemm {
             Scratch s = SCRATCH.get();
             int cols = w.cols();
             int blocksPerRow = cols / QK;
-            s.ensure(cols, blocksPerRow);
+            int stride = paddedWidth(cols);
+            s.ensure(stride, blocksPerRow);
             int blocks = (n + TOKENS - 1) / TOKENS;
-            for (int rb = from; rb < to; rb++) {
-                int r0 = rb * ROWS;
-                int count = Math.min(ROWS, w.rows() - r0);
-                for (int i = 0; i < ROWS; i++) {
-                    if (i < count) {
-                        integers.decodeRowInt(r0 + i, s.q, i * cols, s.wScales, s.wOffsets, i * blocksPerRow);
-                    } else {
-                        Arrays.fill(s.wScales, i * blocksPerRow, (i + 1) * blocksPerRow, 0f);
-                        Arrays.fill(s.wOffsets, i * blocksPerRow, (i + 1) * blocksPerRow, 0f);
-                    }
+            for (int unit = from; unit < to; unit++) {
+                int r0 = unit * UNIT_ROWS;
+                int count = Math.min(UNIT_ROWS, w.rows() - r0);
+                for (int i = 0; i < count; i++) {
+                    integers.decodeRowInt(r0 + i, s.q, i * stride, s.wScales, s.wOffsets, i * blocksPerRow);
+                    moveTail(s, i * stride, cols);
                 }
+                int tiles = (count + ROWS - 1) / ROWS;
+                Arrays.fill(s.wScales, count * blocksPerRow, tiles * ROWS * blocksPerRow, 0f);
                 for (int b = 0; b < blocks; b++) {
-                    product(s, b, cols, blocksPerRow, integers.intOffsets());
+                    Arrays.fill(s.c, 0f);
+                    int xBase = b * cols * TOKENS;
+                    int scaleBase = b * blocksPerRow * TOKENS;
+                    boolean oneVector = n - b * TOKENS <= LS;
+                    for (int j0 = 0; j0 < blocksPerRow; j0 += CHUNK_BLOCKS) {
+                        int j1 = Math.min(j0 + CHUNK_BLOCKS, blocksPerRow);
+                        for (int t = 0; t < tiles; t++) {
+                            int row = t * ROWS;
+                            if (oneVector) {
+                                tileOne(s.q, row * stride, stride, xt, xBase, scales, scaleBase, s.wScales,
+                                        row * blocksPerRow, blocksPerRow, j0, j1, s.c, row * TOKENS);
+                            } else {
+                                tile(s.q, row * stride, stride, xt, xBase, scales, scaleBase, s.wScales,
+                                        row * blocksPerRow, blocksPerRow, j0, j1, s.c, row * TOKENS);
+                            }
+                        }
+                    }
+                    if (integers.intOffsets()) {
+                        addOffsets(s, count, blocksPerRow, scaleBase);
+                    }
                     store(s.c, count, b, r0);
                 }
+            }
+        }
+
+        /** Adds offset × activation sum of every block to the sums of the unit's rows in s.c. */
+        private void addOffsets(Scratch s, int count, int blocksPerRow, int scaleBase) {
+            for (int r = 0; r < count; r++) {
+                for (int lane = 0; lane < TOKENS; lane += LF) {
+                    FloatVector sum = FloatVector.fromArray(F, s.c, r * TOKENS + lane);
+                    for (int j = 0; j < blocksPerRow; j++) {
+                        FloatVector m = FloatVector.broadcast(F, s.wOffsets[r * blocksPerRow + j]);
+                        sum = FloatVector.fromArray(F, sums, scaleBase + j * TOKENS + lane).fma(m, sum);
+                    }
+                    sum.intoArray(s.c, r * TOKENS + lane);
+                }
+            }
+        }
+
+        /** Moves the values of a decoded row at stored positions from firstMoved on to where the kernel reads them. */
+        private void moveTail(Scratch s, int rowOffset, int cols) {
+            int moved = cols - firstMoved;
+            if (moved == 0) {
+                return;
+            }
+            System.arraycopy(s.q, rowOffset + firstMoved, s.tail, 0, moved);
+            for (int p = firstMoved; p < cols; p++) {
+                s.q[rowOffset + kernelPosition[p]] = s.tail[p - firstMoved];
             }
         }
 
@@ -178,53 +271,6 @@ public final class IntGemm {
             }
         }
 
-        /** s.c = the ROWS rows in s times token block b, in float lanes ({@link #floatLane}). */
-        private void product(Scratch s, int b, int cols, int blocksPerRow, boolean offsets) {
-            Arrays.fill(s.c, 0f);
-            int vectors = Math.min(VECTORS, (n - b * TOKENS + LS - 1) / LS);
-            int xBase = b * cols * TOKENS;
-            int blocks = cols / QK;
-            for (int j = 0; j < blocks; j++) {
-                if (vectors == VECTORS) {
-                    blockAll(s.q, cols, positions, xt, xBase, j * QK, s.acc);
-                } else {
-                    for (int v = 0; v < vectors; v++) {
-                        blockOne(s.q, cols, positions, xt, xBase + v * LS, j * QK, s.acc, v * LS);
-                    }
-                }
-                flush(s, vectors, j, blocksPerRow, (b * blocks + j) * TOKENS, offsets);
-            }
-        }
-
-        /** Adds the 16-bit sums in s.acc, widened and scaled, to s.c, and the offsets times the activation sums. */
-        private void flush(Scratch s, int vectors, int g, int blocksPerRow, int scaleBase, boolean offsets) {
-            float[] c = s.c;
-            for (int v = 0; v < vectors; v++) {
-                int at = scaleBase + v * LS;
-                FloatVector evenScale = FloatVector.fromArray(F, scales, at);
-                FloatVector oddScale = FloatVector.fromArray(F, scales, at + LF);
-                FloatVector evenSum = FloatVector.fromArray(F, sums, at);
-                FloatVector oddSum = FloatVector.fromArray(F, sums, at + LF);
-                for (int r = 0; r < ROWS; r++) {
-                    float ws = s.wScales[r * blocksPerRow + g];
-                    IntVector pairs = ShortVector.fromArray(S, s.acc, (r * VECTORS + v) * LS).reinterpretAsInts();
-                    FloatVector even = (FloatVector) pairs.lanewise(VectorOperators.LSHL, 16)
-                            .convert(VectorOperators.I2F, 0);
-                    FloatVector odd = (FloatVector) pairs.and(EVEN_MASK).convert(VectorOperators.I2F, 0);
-                    int o = r * TOKENS + v * LS;
-                    FloatVector ce = evenScale.mul(ws).fma(even, FloatVector.fromArray(F, c, o));
-                    FloatVector co = oddScale.mul(ws).fma(odd, FloatVector.fromArray(F, c, o + LF));
-                    if (offsets) {
-                        FloatVector m = FloatVector.broadcast(F, s.wOffsets[r * blocksPerRow + g]);
-                        ce = evenSum.fma(m, ce);
-                        co = oddSum.fma(m, co);
-                    }
-                    ce.intoArray(c, o);
-                    co.intoArray(c, o + LF);
-                }
-            }
-        }
-
         /** Copies the sums of the real vectors of block b to out, vector by vector (each a run of out). */
         private void store(float[] c, int count, int b, int r0) {
             int rowsTotal = w.rows();
@@ -241,103 +287,193 @@ public final class IntGemm {
     }
 
     /**
-     * acc[(r·VECTORS + v)·LS …] = Σ_{k0 ≤ k < k0+32} q_r[k] · x block [k][v·LS …] in 16-bit lanes, for the ROWS
-     * rows of q (stored order, found through positions) and both VECTORS vectors of the block at xBase.
+     * Adds to c[cBase + r·TOKENS + floatLane(i)] row r of the ROWS rows of q at qBase (rows {@code stride} apart,
+     * value m of block j at {@link #rowPosition}(j) + m · LANES) times vector i of the token block at xBase, over
+     * blocks j0 … j1 − 1. Per column: two loads of x, four broadcast weights, eight 16-bit multiplies and adds.
+     * After each block the sums are widened (even lanes shifted up, odd lanes masked) and added, times weight scale
+     * × activation scale, to float sums that stay in registers for the whole call.
      */
-    static void blockAll(short[] q, int cols, int[] positions, short[] xt, int xBase, int k0, short[] acc) {
-        ShortVector a00 = ShortVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
-                a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
-        for (int k = k0; k < k0 + QK; k++) {
-            int xk = xBase + k * TOKENS;
-            ShortVector x0 = ShortVector.fromArray(S, xt, xk);
-            ShortVector x1 = ShortVector.fromArray(S, xt, xk + LS);
-            int p = positions[k];
-            ShortVector w0 = ShortVector.broadcast(S, q[p]);
-            a00 = a00.add(w0.mul(x0));
-            a01 = a01.add(w0.mul(x1));
-            ShortVector w1 = ShortVector.broadcast(S, q[cols + p]);
-            a10 = a10.add(w1.mul(x0));
-            a11 = a11.add(w1.mul(x1));
-            ShortVector w2 = ShortVector.broadcast(S, q[2 * cols + p]);
-            a20 = a20.add(w2.mul(x0));
-            a21 = a21.add(w2.mul(x1));
-            ShortVector w3 = ShortVector.broadcast(S, q[3 * cols + p]);
-            a30 = a30.add(w3.mul(x0));
-            a31 = a31.add(w3.mul(x1));
-            ShortVector w4 = ShortVector.broadcast(S, q[4 * cols + p]);
-            a40 = a40.add(w4.mul(x0));
-            a41 = a41.add(w4.mul(x1));
-            ShortVector w5 = ShortVector.broadcast(S, q[5 * cols + p]);
-            a50 = a50.add(w5.mul(x0));
-            a51 = a51.add(w5.mul(x1));
-            ShortVector w6 = ShortVector.broadcast(S, q[6 * cols + p]);
-            a60 = a60.add(w6.mul(x0));
-            a61 = a61.add(w6.mul(x1));
-            ShortVector w7 = ShortVector.broadcast(S, q[7 * cols + p]);
-            a70 = a70.add(w7.mul(x0));
-            a71 = a71.add(w7.mul(x1));
+    static void tile(short[] q, int qBase, int stride, short[] xt, int xBase, float[] scales,
+                     int scaleBase, float[] wScales, int wBase, int blocksPerRow, int j0, int j1, float[] c,
+                     int cBase) {
+        int q1 = qBase + stride;
+        int q2 = q1 + stride;
+        int q3 = q2 + stride;
+        int o0 = cBase;
+        int o1 = o0 + TOKENS;
+        int o2 = o1 + TOKENS;
+        int o3 = o2 + TOKENS;
+        FloatVector c00 = FloatVector.fromArray(F, c, o0);
+        FloatVector c01 = FloatVector.fromArray(F, c, o0 + LF);
+        FloatVector c02 = FloatVector.fromArray(F, c, o0 + LS);
+        FloatVector c03 = FloatVector.fromArray(F, c, o0 + LS + LF);
+        FloatVector c10 = FloatVector.fromArray(F, c, o1);
+        FloatVector c11 = FloatVector.fromArray(F, c, o1 + LF);
+        FloatVector c12 = FloatVector.fromArray(F, c, o1 + LS);
+        FloatVector c13 = FloatVector.fromArray(F, c, o1 + LS + LF);
+        FloatVector c20 = FloatVector.fromArray(F, c, o2);
+        FloatVector c21 = FloatVector.fromArray(F, c, o2 + LF);
+        FloatVector c22 = FloatVector.fromArray(F, c, o2 + LS);
+        FloatVector c23 = FloatVector.fromArray(F, c, o2 + LS + LF);
+        FloatVector c30 = FloatVector.fromArray(F, c, o3);
+        FloatVector c31 = FloatVector.fromArray(F, c, o3 + LF);
+        FloatVector c32 = FloatVector.fromArray(F, c, o3 + LS);
+        FloatVector c33 = FloatVector.fromArray(F, c, o3 + LS + LF);
+        for (int j = j0; j < j1; j++) {
+            ShortVector a00 = ShortVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
+                    a31 = a00;
+            int xj = xBase + j * QK * TOKENS;
+            int pj = rowPosition(j);
+            for (int m = 0; m < QK; m++) {
+                int xk = xj + m * TOKENS;
+                ShortVector x0 = ShortVector.fromArray(S, xt, xk);
+                ShortVector x1 = ShortVector.fromArray(S, xt, xk + LS);
+                int p = pj + m * LANES;
+                ShortVector w0 = ShortVector.broadcast(S, q[qBase + p]);
+                a00 = a00.add(w0.mul(x0));
+                a01 = a01.add(w0.mul(x1));
+                ShortVector w1 = ShortVector.broadcast(S, q[q1 + p]);
+                a10 = a10.add(w1.mul(x0));
+                a11 = a11.add(w1.mul(x1));
+                ShortVector w2 = ShortVector.broadcast(S, q[q2 + p]);
+                a20 = a20.add(w2.mul(x0));
+                a21 = a21.add(w2.mul(x1));
+                ShortVector w3 = ShortVector.broadcast(S, q[q3 + p]);
+                a30 = a30.add(w3.mul(x0));
+                a31 = a31.add(w3.mul(x1));
+            }
+            int at = scaleBase + j * TOKENS;
+            FloatVector even0 = FloatVector.fromArray(F, scales, at);
+            FloatVector odd0 = FloatVector.fromArray(F, scales, at + LF);
+            FloatVector even1 = FloatVector.fromArray(F, scales, at + LS);
+            FloatVector odd1 = FloatVector.fromArray(F, scales, at + LS + LF);
+            float s0 = wScales[wBase + j];
+            float s1 = wScales[wBase + blocksPerRow + j];
+            float s2 = wScales[wBase + 2 * blocksPerRow + j];
+            float s3 = wScales[wBase + 3 * blocksPerRow + j];
+            IntVector pairs = a00.reinterpretAsInts();
+            c00 = even0.mul(s0).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c00);
+            c01 = odd0.mul(s0).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c01);
+            pairs = a01.reinterpretAsInts();
+            c02 = even1.mul(s0).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c02);
+            c03 = odd1.mul(s0).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c03);
+            pairs = a10.reinterpretAsInts();
+            c10 = even0.mul(s1).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c10);
+            c11 = odd0.mul(s1).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c11);
+            pairs = a11.reinterpretAsInts();
+            c12 = even1.mul(s1).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c12);
+            c13 = odd1.mul(s1).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c13);
+            pairs = a20.reinterpretAsInts();
+            c20 = even0.mul(s2).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c20);
+            c21 = odd0.mul(s2).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c21);
+            pairs = a21.reinterpretAsInts();
+            c22 = even1.mul(s2).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c22);
+            c23 = odd1.mul(s2).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c23);
+            pairs = a30.reinterpretAsInts();
+            c30 = even0.mul(s3).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c30);
+            c31 = odd0.mul(s3).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c31);
+            pairs = a31.reinterpretAsInts();
+            c32 = even1.mul(s3).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c32);
+            c33 = odd1.mul(s3).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c33);
         }
-        a00.intoArray(acc, 0);
-        a01.intoArray(acc, LS);
-        a10.intoArray(acc, 2 * LS);
-        a11.intoArray(acc, 3 * LS);
-        a20.intoArray(acc, 4 * LS);
-        a21.intoArray(acc, 5 * LS);
-        a30.intoArray(acc, 6 * LS);
-        a31.intoArray(acc, 7 * LS);
-        a40.intoArray(acc, 8 * LS);
-        a41.intoArray(acc, 9 * LS);
-        a50.intoArray(acc, 10 * LS);
-        a51.intoArray(acc, 11 * LS);
-        a60.intoArray(acc, 12 * LS);
-        a61.intoArray(acc, 13 * LS);
-        a70.intoArray(acc, 14 * LS);
-        a71.intoArray(acc, 15 * LS);
+        c00.intoArray(c, o0);
+        c01.intoArray(c, o0 + LF);
+        c02.intoArray(c, o0 + LS);
+        c03.intoArray(c, o0 + LS + LF);
+        c10.intoArray(c, o1);
+        c11.intoArray(c, o1 + LF);
+        c12.intoArray(c, o1 + LS);
+        c13.intoArray(c, o1 + LS + LF);
+        c20.intoArray(c, o2);
+        c21.intoArray(c, o2 + LF);
+        c22.intoArray(c, o2 + LS);
+        c23.intoArray(c, o2 + LS + LF);
+        c30.intoArray(c, o3);
+        c31.intoArray(c, o3 + LF);
+        c32.intoArray(c, o3 + LS);
+        c33.intoArray(c, o3 + LS + LF);
     }
 
-    /** {@link #blockAll} for one vector of lanes at xBase, stored at acc[r·VECTORS·LS + accOffset …]. */
-    static void blockOne(short[] q, int cols, int[] positions, short[] xt, int xBase, int k0, short[] acc,
-                         int accOffset) {
-        ShortVector a0 = ShortVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int k = k0; k < k0 + QK; k++) {
-            ShortVector x0 = ShortVector.fromArray(S, xt, xBase + k * TOKENS);
-            int p = positions[k];
-            a0 = a0.add(x0.mul(q[p]));
-            a1 = a1.add(x0.mul(q[cols + p]));
-            a2 = a2.add(x0.mul(q[2 * cols + p]));
-            a3 = a3.add(x0.mul(q[3 * cols + p]));
-            a4 = a4.add(x0.mul(q[4 * cols + p]));
-            a5 = a5.add(x0.mul(q[5 * cols + p]));
-            a6 = a6.add(x0.mul(q[6 * cols + p]));
-            a7 = a7.add(x0.mul(q[7 * cols + p]));
+    /** {@link #tile} for a token block of at most one vector of lanes (the second vector's sums are left alone). */
+    static void tileOne(short[] q, int qBase, int stride, short[] xt, int xBase, float[] scales,
+                        int scaleBase, float[] wScales, int wBase, int blocksPerRow, int j0, int j1, float[] c,
+                        int cBase) {
+        int q1 = qBase + stride;
+        int q2 = q1 + stride;
+        int q3 = q2 + stride;
+        int o0 = cBase;
+        int o1 = o0 + TOKENS;
+        int o2 = o1 + TOKENS;
+        int o3 = o2 + TOKENS;
+        FloatVector c00 = FloatVector.fromArray(F, c, o0);
+        FloatVector c01 = FloatVector.fromArray(F, c, o0 + LF);
+        FloatVector c10 = FloatVector.fromArray(F, c, o1);
+        FloatVector c11 = FloatVector.fromArray(F, c, o1 + LF);
+        FloatVector c20 = FloatVector.fromArray(F, c, o2);
+        FloatVector c21 = FloatVector.fromArray(F, c, o2 + LF);
+        FloatVector c30 = FloatVector.fromArray(F, c, o3);
+        FloatVector c31 = FloatVector.fromArray(F, c, o3 + LF);
+        for (int j = j0; j < j1; j++) {
+            ShortVector a0 = ShortVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            int xj = xBase + j * QK * TOKENS;
+            int pj = rowPosition(j);
+            for (int m = 0; m < QK; m++) {
+                ShortVector x0 = ShortVector.fromArray(S, xt, xj + m * TOKENS);
+                int p = pj + m * LANES;
+                a0 = a0.add(x0.mul(q[qBase + p]));
+                a1 = a1.add(x0.mul(q[q1 + p]));
+                a2 = a2.add(x0.mul(q[q2 + p]));
+                a3 = a3.add(x0.mul(q[q3 + p]));
+            }
+            int at = scaleBase + j * TOKENS;
+            FloatVector even0 = FloatVector.fromArray(F, scales, at);
+            FloatVector odd0 = FloatVector.fromArray(F, scales, at + LF);
+            float s0 = wScales[wBase + j];
+            float s1 = wScales[wBase + blocksPerRow + j];
+            float s2 = wScales[wBase + 2 * blocksPerRow + j];
+            float s3 = wScales[wBase + 3 * blocksPerRow + j];
+            IntVector pairs = a0.reinterpretAsInts();
+            c00 = even0.mul(s0).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c00);
+            c01 = odd0.mul(s0).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c01);
+            pairs = a1.reinterpretAsInts();
+            c10 = even0.mul(s1).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c10);
+            c11 = odd0.mul(s1).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c11);
+            pairs = a2.reinterpretAsInts();
+            c20 = even0.mul(s2).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c20);
+            c21 = odd0.mul(s2).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c21);
+            pairs = a3.reinterpretAsInts();
+            c30 = even0.mul(s3).fma((FloatVector) pairs.lanewise(LSHL, 16).convertShape(I2F, F, 0), c30);
+            c31 = odd0.mul(s3).fma((FloatVector) pairs.and(EVEN_MASK).convertShape(I2F, F, 0), c31);
         }
-        a0.intoArray(acc, accOffset);
-        a1.intoArray(acc, VECTORS * LS + accOffset);
-        a2.intoArray(acc, 2 * VECTORS * LS + accOffset);
-        a3.intoArray(acc, 3 * VECTORS * LS + accOffset);
-        a4.intoArray(acc, 4 * VECTORS * LS + accOffset);
-        a5.intoArray(acc, 5 * VECTORS * LS + accOffset);
-        a6.intoArray(acc, 6 * VECTORS * LS + accOffset);
-        a7.intoArray(acc, 7 * VECTORS * LS + accOffset);
+        c00.intoArray(c, o0);
+        c01.intoArray(c, o0 + LF);
+        c10.intoArray(c, o1);
+        c11.intoArray(c, o1 + LF);
+        c20.intoArray(c, o2);
+        c21.intoArray(c, o2 + LF);
+        c30.intoArray(c, o3);
+        c31.intoArray(c, o3 + LF);
     }
 
     /** Shorts and floats reused by one thread across calls. */
     private static final class Scratch {
         short[] q = new short[0];
+        /** A row's values on their way to the partial group. */
+        short[] tail = new short[0];
         float[] wScales = new float[0];
         float[] wOffsets = new float[0];
-        final short[] acc = new short[ROWS * VECTORS * LS];
         /** One activation block's integers, on their way into xt. */
         final int[] block = new int[QK];
-        final float[] c = new float[ROWS * TOKENS];
+        final float[] c = new float[UNIT_ROWS * TOKENS];
 
         void ensure(int cols, int blocksPerRow) {
-            if (q.length < ROWS * cols) {
-                q = new short[ROWS * cols];
+            if (q.length < UNIT_ROWS * cols) {
+                q = new short[UNIT_ROWS * cols];
+                tail = new short[cols];
             }
-            if (wScales.length < ROWS * blocksPerRow) {
-                wScales = new float[ROWS * blocksPerRow];
-                wOffsets = new float[ROWS * blocksPerRow];
+            if (wScales.length < UNIT_ROWS * blocksPerRow) {
+                wScales = new float[UNIT_ROWS * blocksPerRow];
+                wOffsets = new float[UNIT_ROWS * blocksPerRow];
             }
         }
     }

@@ -1,12 +1,15 @@
 package dev.nemotron4j.tensor;
 
 import dev.nemotron4j.kernels.Attention;
+import dev.nemotron4j.kernels.IntGemm;
 import dev.nemotron4j.kernels.Silu;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -28,15 +31,20 @@ class KernelDeterminismTest {
      */
     private static final int ROWS = 32;
     private static final int COLS = 1280;
+    private static final int PROMPT = 69;
     private static final int HEAD_DIM = 64;
     private static final int POSITIONS = 40;
 
     @Test
     void interpretedKernelsGiveTheBitsOfCompiledOnes() throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process process = new ProcessBuilder(List.of(java, "-Xint", "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Kernels.class.getName())).redirectErrorStream(true).start();
+        List<String> command = new ArrayList<>(List.of(java, "-Xint", "--add-modules", "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path")));
+        // The same vector width as this JVM, where a run narrows it (-XX:UseAVX=2, -XX:MaxVectorSize).
+        ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> a.startsWith("-XX:UseAVX") || a.startsWith("-XX:MaxVectorSize")).forEach(command::add);
+        command.add(Kernels.class.getName());
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         Kernels kernels = new Kernels();
         for (int i = 0; i < 2000; i++) {
             kernels.run();
@@ -49,9 +57,11 @@ class KernelDeterminismTest {
         assertEquals(kernels.run(), interpreted);
     }
 
-    /** Every format's float and integer matmuls, the gated SiLU and attention, on fixed random data. */
+    /** Every format's float and integer matmuls, the integer prompt product, the gated SiLU and attention. */
     static final class Kernels {
         private final float[] x = TestTensors.gaussian(2 * COLS, 1);
+        /** A prompt for the integer prompt product: a full block of 64 vectors and a partial one. */
+        private final float[] prompt = TestTensors.gaussian(PROMPT * COLS, 7);
         private final Q8Activations[] quantized = {new Q8Activations(), new Q8Activations()};
         private final WeightTensor[] tensors = new WeightTensor[TYPES.length];
         private final PackedTensor[] packed = new PackedTensor[TYPES.length];
@@ -99,6 +109,11 @@ class KernelDeterminismTest {
                         packed[i].matmul(quantized[n - 1], out, 0, ROWS);
                         append(s, TYPES[i] + " packed n=" + n, out);
                     }
+                }
+                if (packed[i] != null && IntGemm.supports(packed[i])) {
+                    float[] out = new float[PROMPT * ROWS];
+                    IntGemm.matmul(packed[i], prompt, PROMPT, out);
+                    append(s, TYPES[i] + " prompt", out);
                 }
             }
             float[] silu = gate.clone();
