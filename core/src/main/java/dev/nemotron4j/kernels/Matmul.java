@@ -43,10 +43,10 @@ public final class Matmul {
 
     /**
      * {@link #matmul(WeightTensor, float[], int, float[])} for two or three matrices of the same input (a layer's
-     * query, key and value; gate and up), out_i = W_i·x, {@code w3} null for two. Decoding, they share one
-     * quantization of x and one parallel region over all their rows: alone, a 1024-row matrix streamed at 80 % of the
-     * speed of a 9216-row one; shared, the query, key and value of the 8B shape (Q4_0) took 5–13 % less time, of the
-     * 4B shape about 3 %.
+     * query, key and value; gate and up), out_i = W_i·x, {@code w3} null for two. They share one quantization of x
+     * (in {@link IntGemm} too); decoding, one parallel region over all their rows: alone, a 1024-row matrix
+     * streamed at 80 % of the speed of a 9216-row one; shared, the query, key and value of the 8B shape (Q4_0) took
+     * 5–13 % less time, of the 4B shape about 3 %.
      */
     public static void matmul(float[] x, int n, WeightTensor w1, float[] out1, WeightTensor w2, float[] out2,
                               WeightTensor w3, float[] out3) {
@@ -79,6 +79,8 @@ public final class Matmul {
         int cols;
         /** Whether a kept matrix takes the quantized vectors. */
         boolean packed;
+        /** Whether {@link IntGemm} holds this call's vectors, quantized for an earlier matrix. */
+        boolean intQuantized;
         float[] x;
         int n;
         final Q8Activations quantized = new Q8Activations();
@@ -99,7 +101,11 @@ public final class Matmul {
             }
             if (n >= (matrix instanceof PackedTensor ? GEMM_MIN_VECTORS_PACKED : GEMM_MIN_VECTORS)) {
                 if (n >= INT_GEMM_MIN_VECTORS && IntGemm.supports(matrix)) {
-                    IntGemm.matmul(matrix, x, n, result);
+                    if (!intQuantized) {
+                        IntGemm.quantize(x, n, cols);
+                        intQuantized = true;
+                    }
+                    IntGemm.multiply(matrix, result);
                 } else {
                     Gemm.matmul(matrix, x, n, result);
                 }
@@ -120,6 +126,7 @@ public final class Matmul {
             count = 0;
             cols = 0;
             packed = false;
+            intQuantized = false;
             x = null;
         }
 

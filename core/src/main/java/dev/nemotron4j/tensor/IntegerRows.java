@@ -11,8 +11,11 @@ public interface IntegerRows {
     boolean intOffsets();
 
     /**
-     * Writes row {@code row}: q[qOffset + p] for the column at stored position p ({@link WeightTensor#storedOrder()}),
-     * and for each block b in column order scales[gOffset + b] and, if the format has them, offsets[gOffset + b].
+     * Writes rows {@code row} … {@code row + count − 1}, row row + i from q[qOffset + i·qStride] and
+     * scales[gOffset + i·gStride] on: q[… + p] for the column at stored position p ({@link
+     * WeightTensor#storedOrder()}), and for each block b in column order scales[… + b] and, if the format has them,
+     * offsets[… + b]. Rows stored together are decoded in one pass over their data.
      */
-    void decodeRowInt(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset);
+    void decodeRowsInt(int row, int count, short[] q, int qOffset, int qStride, float[] scales, float[] offsets,
+                       int gOffset, int gStride);
 }

@@ -234,6 +234,31 @@ public abstract sealed class PackedTensor extends WeightTensor
         return i == QUAD - 1 ? q : q.and((short) 0x0f).sub((short) 8);
     }
 
+    /**
+     * The values u − 8 of rows row … row + rows − 1, all of one quad, over the whole groups, in stored order: row
+     * row + i's at q[qOffset + i·qStride …]. One load of each step serves all the rows.
+     */
+    final void quadRowValues(int row, int rows, short[] q, int qOffset, int qStride) {
+        int first = row % QUAD;
+        long quad = rowOffset(row - first);
+        for (int g = 0; g < groups(cols); g++) {
+            long steps = quad + g * QUAD * groupBytes;
+            for (int j = 0; j < QK; j++) {
+                quadValues(steps + (long) j * STEP_BYTES, first, rows, q, qOffset + g * QK * LANES + j * LANES,
+                        qStride);
+            }
+        }
+    }
+
+    private void quadValues(long step, int first, int rows, short[] q, int at, int stride) {
+        ShortVector steps = ShortVector.fromMemorySegment(Simd.S_FULL, data, step, ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < rows; i++) {
+            int k = first + i;
+            ShortVector v = steps.lanewise(VectorOperators.ASHR, 4 * k);
+            (k == QUAD - 1 ? v : v.and((short) 0x0f).sub((short) 8)).intoArray(q, at + i * stride);
+        }
+    }
+
     /** Row i's nibble u (0–15) in lane k of the quad step at {@code step}, for the scalar paths. */
     final int quadNibble(long step, int k, int i) {
         int s = data.get(Simd.LE_SHORT, step + 2L * k);

@@ -51,6 +51,32 @@ class MatmulTest {
         assertArrayEquals(q1, up, TOLERANCE);
     }
 
+    /** The integer prompt product quantizes the input once for all the matrices of a call. */
+    @ParameterizedTest
+    @ValueSource(ints = {Matmul.INT_GEMM_MIN_VECTORS, 200})
+    void integerProductsShareOneQuantization(int n) {
+        Parallel.setThreads(2);
+        WeightTensor q = TestTensors.pack(TestTensors.random(GGMLType.Q4_0, 67, COLS, 5));
+        WeightTensor k = TestTensors.pack(TestTensors.random(GGMLType.Q4_K, 20, COLS, 6));
+        WeightTensor v = TestTensors.pack(TestTensors.random(GGMLType.Q4_0, 35, COLS, 7));
+        float[] x = TestTensors.gaussian(n * COLS, 8);
+        float[] q1 = new float[n * q.rows()];
+        float[] k1 = new float[n * k.rows()];
+        float[] v1 = new float[n * v.rows()];
+        Matmul.matmul(x, n, q, q1, k, k1, v, v1);
+        float[] other = TestTensors.gaussian(n * COLS, 9);
+        float[] next = new float[n * q.rows()];
+        Matmul.matmul(q, other, n, next);
+        WeightTensor[] matrices = {q, k, v, q};
+        float[][] inputs = {x, x, x, other};
+        float[][] results = {q1, k1, v1, next};
+        for (int i = 0; i < matrices.length; i++) {
+            float[] alone = new float[n * matrices[i].rows()];
+            IntGemm.matmul(matrices[i], inputs[i], n, alone);
+            assertArrayEquals(alone, results[i], "call " + i);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1, 100})
     void matricesOfDifferentWidthsAreRefused(int n) {

@@ -115,32 +115,38 @@ class PackedTensorTest {
         }
     }
 
-    /** The integer form (scale · q + offset per block, in stored order) gives the row's values, q within [−8, 7]. */
+    /**
+     * The integer form (scale · q + offset per block, in stored order) gives the rows' values, q within [−8, 7];
+     * a run of rows that starts inside a quad and crosses into the next decodes as each row alone.
+     */
     @ParameterizedTest(name = "{0} cols = groups·{1} + {2}")
     @CsvSource({"Q4_0, 1, 0", "Q4_0, 2, 256", "Q4_K, 1, 0", "Q4_K, 2, 256"})
     void integerFormGivesTheValues(GGMLType type, int groups, int tail) {
         int cols = groups * GROUP + tail;
-        int rows = 3;
+        int rows = 7;
         PackedTensor packed = pack(source(type, rows, cols, 17));
         IntegerRows integers = (IntegerRows) packed;
         int group = 32;
-        short[] q = new short[cols + 4];
-        float[] scales = new float[cols / group + 2];
-        float[] offsets = new float[cols / group + 2];
+        int blocks = cols / group;
+        short[] q = new short[4 + rows * cols];
+        float[] scales = new float[2 + rows * blocks];
+        float[] offsets = new float[2 + rows * blocks];
+        integers.decodeRowsInt(0, 1, q, 4, cols, scales, offsets, 2, blocks);
+        integers.decodeRowsInt(1, rows - 1, q, 4 + cols, cols, scales, offsets, 2 + blocks, blocks);
         float[] expected = new float[cols];
         int[] order = packed.storedOrder();
         for (int r = 0; r < rows; r++) {
             packed.dequantizeRow(r, expected, 0);
-            integers.decodeRowInt(r, q, 4, scales, offsets, 2);
             float rowMax = 0f;
             for (float v : expected) {
                 rowMax = Math.max(rowMax, Math.abs(v));
             }
             for (int p = 0; p < cols; p++) {
                 int c = order[p];
-                int g = 2 + c / group;
-                assertTrue(q[4 + p] >= -8 && q[4 + p] <= 7, "q " + q[4 + p] + " at " + p);
-                float value = scales[g] * q[4 + p] + (integers.intOffsets() ? offsets[g] : 0f);
+                int g = 2 + r * blocks + c / group;
+                int at = 4 + r * cols + p;
+                assertTrue(q[at] >= -8 && q[at] <= 7, "q " + q[at] + " at " + p);
+                float value = scales[g] * q[at] + (integers.intOffsets() ? offsets[g] : 0f);
                 assertEquals(expected[c], value, 0x1p-20f * rowMax, type + " row " + r + " column " + c);
             }
         }
