@@ -42,7 +42,10 @@ public final class IntGemm {
     static final int ROWS = 4;
     /**
      * Rows a thread decodes at a time, whole quads of the packed layouts. The micro-kernel takes them ROWS at a time
-     * over the same chunk of columns, so the chunk of x, read once from memory, is read from L2 for the others.
+     * over the same chunk of columns, so the chunk of x, read once from memory, is read from L2 for the others; and
+     * each chunk of columns for all the blocks of tokens before the next, so that the chunk of the decoded rows stays
+     * in L2 while x streams past (Minitron-8B Q4_0 pp512, four alternating pairs: 16.2 / 18.0 / 16.7 / 17.4 tok/s
+     * against 13.7 / 17.0 / 16.1 / 16.3 with the blocks of tokens outside the chunks).
      */
     static final int UNIT_ROWS = 16;
     /**
@@ -205,8 +208,8 @@ public final class IntGemm {
             int cols = w.cols();
             int blocksPerRow = cols / QK;
             int stride = paddedWidth(cols);
-            s.ensure(stride, blocksPerRow);
             int blocks = (n + TOKENS - 1) / TOKENS;
+            s.ensure(stride, blocksPerRow, blocks);
             for (int unit = from; unit < to; unit++) {
                 int r0 = unit * UNIT_ROWS;
                 int count = Math.min(UNIT_ROWS, w.rows() - r0);
@@ -216,42 +219,46 @@ public final class IntGemm {
                 }
                 int tiles = (count + ROWS - 1) / ROWS;
                 Arrays.fill(s.wScales, count * blocksPerRow, tiles * ROWS * blocksPerRow, 0f);
-                for (int b = 0; b < blocks; b++) {
-                    Arrays.fill(s.c, 0f);
-                    int xBase = b * cols * TOKENS;
-                    int scaleBase = b * blocksPerRow * TOKENS;
-                    boolean oneVector = n - b * TOKENS <= LS;
-                    for (int j0 = 0; j0 < blocksPerRow; j0 += CHUNK_BLOCKS) {
-                        int j1 = Math.min(j0 + CHUNK_BLOCKS, blocksPerRow);
+                int sumsPerBlock = UNIT_ROWS * TOKENS;
+                Arrays.fill(s.c, 0, blocks * sumsPerBlock, 0f);
+                for (int j0 = 0; j0 < blocksPerRow; j0 += CHUNK_BLOCKS) {
+                    int j1 = Math.min(j0 + CHUNK_BLOCKS, blocksPerRow);
+                    for (int b = 0; b < blocks; b++) {
+                        int xBase = b * cols * TOKENS;
+                        int scaleBase = b * blocksPerRow * TOKENS;
+                        boolean oneVector = n - b * TOKENS <= LS;
                         for (int t = 0; t < tiles; t++) {
                             int row = t * ROWS;
+                            int cBase = b * sumsPerBlock + row * TOKENS;
                             if (oneVector) {
                                 tileOne(s.q, row * stride, stride, xt, xBase, scales, scaleBase, s.wScales,
-                                        row * blocksPerRow, blocksPerRow, j0, j1, s.c, row * TOKENS);
+                                        row * blocksPerRow, blocksPerRow, j0, j1, s.c, cBase);
                             } else {
                                 tile(s.q, row * stride, stride, xt, xBase, scales, scaleBase, s.wScales,
-                                        row * blocksPerRow, blocksPerRow, j0, j1, s.c, row * TOKENS);
+                                        row * blocksPerRow, blocksPerRow, j0, j1, s.c, cBase);
                             }
                         }
                     }
+                }
+                for (int b = 0; b < blocks; b++) {
                     if (integers.intOffsets()) {
-                        addOffsets(s, count, blocksPerRow, scaleBase);
+                        addOffsets(s, b * sumsPerBlock, count, blocksPerRow, b * blocksPerRow * TOKENS);
                     }
-                    store(s.c, count, b, r0);
+                    store(s.c, b * sumsPerBlock, count, b, r0);
                 }
             }
         }
 
         /** Adds offset × activation sum of every block to the sums of the unit's rows in s.c. */
-        private void addOffsets(Scratch s, int count, int blocksPerRow, int scaleBase) {
+        private void addOffsets(Scratch s, int cBase, int count, int blocksPerRow, int scaleBase) {
             for (int r = 0; r < count; r++) {
                 for (int lane = 0; lane < TOKENS; lane += LF) {
-                    FloatVector sum = FloatVector.fromArray(F, s.c, r * TOKENS + lane);
+                    FloatVector sum = FloatVector.fromArray(F, s.c, cBase + r * TOKENS + lane);
                     for (int j = 0; j < blocksPerRow; j++) {
                         FloatVector m = FloatVector.broadcast(F, s.wOffsets[r * blocksPerRow + j]);
                         sum = FloatVector.fromArray(F, sums, scaleBase + j * TOKENS + lane).fma(m, sum);
                     }
-                    sum.intoArray(s.c, r * TOKENS + lane);
+                    sum.intoArray(s.c, cBase + r * TOKENS + lane);
                 }
             }
         }
@@ -312,7 +319,7 @@ public final class IntGemm {
         }
 
         /** Copies the sums of the real vectors of block b to out, vector by vector (each a run of out). */
-        private void store(float[] c, int count, int b, int r0) {
+        private void store(float[] c, int cBase, int count, int b, int r0) {
             int rowsTotal = w.rows();
             int t0 = b * TOKENS;
             int vectors = Math.min(TOKENS, n - t0);
@@ -320,7 +327,7 @@ public final class IntGemm {
                 int lane = floatLane(t);
                 int at = (t0 + t) * rowsTotal + r0;
                 for (int i = 0; i < count; i++) {
-                    out[at + i] = c[i * TOKENS + lane];
+                    out[at + i] = c[cBase + i * TOKENS + lane];
                 }
             }
         }
@@ -504,9 +511,13 @@ public final class IntGemm {
         float[] wOffsets = new float[0];
         /** One activation block's integers, on their way into xt. */
         final int[] block = new int[QK];
-        final float[] c = new float[UNIT_ROWS * TOKENS];
+        /** The float sums of the unit's rows, block of tokens after block of tokens. */
+        float[] c = new float[0];
 
-        void ensure(int cols, int blocksPerRow) {
+        void ensure(int cols, int blocksPerRow, int tokenBlocks) {
+            if (c.length < tokenBlocks * UNIT_ROWS * TOKENS) {
+                c = new float[tokenBlocks * UNIT_ROWS * TOKENS];
+            }
             if (q.length < UNIT_ROWS * cols) {
                 q = new short[UNIT_ROWS * cols];
                 tail = new short[cols];
