@@ -235,18 +235,29 @@ public abstract sealed class PackedTensor extends WeightTensor
     }
 
     /**
-     * The values u − 8 of rows row … row + rows − 1, all of one quad, over the whole groups, in stored order: row
-     * row + i's at q[qOffset + i·qStride …]. One load of each step serves all the rows.
+     * {@link IntegerRows#decodeRowsInt} of the layouts that keep four rows together: each quad's values over the whole
+     * groups from one load of each step for all its rows, then each row's {@link Quads#decodeRowScales}.
      */
-    final void quadRowValues(int row, int rows, short[] q, int qOffset, int qStride) {
-        int first = row % QUAD;
-        long quad = rowOffset(row - first);
-        for (int g = 0; g < groups(cols); g++) {
-            long steps = quad + g * QUAD * groupBytes;
-            for (int j = 0; j < QK; j++) {
-                quadValues(steps + (long) j * STEP_BYTES, first, rows, q, qOffset + g * QK * LANES + j * LANES,
-                        qStride);
+    final void decodeQuadRowsInt(int row, int count, short[] q, int qOffset, int qStride, float[] scales,
+                                 float[] offsets, int gOffset, int gStride) {
+        Quads quads = (Quads) this;
+        for (int done = 0; done < count; ) {
+            int first = (row + done) % QUAD;
+            int rows = Math.min(QUAD - first, count - done);
+            long quad = rowOffset(row + done - first);
+            int at = qOffset + done * qStride;
+            for (int g = 0; g < groups(cols); g++) {
+                long steps = quad + g * QUAD * groupBytes;
+                for (int j = 0; j < QK; j++) {
+                    quadValues(steps + (long) j * STEP_BYTES, first, rows, q, at + g * QK * LANES + j * LANES,
+                            qStride);
+                }
             }
+            for (int i = 0; i < rows; i++) {
+                quads.decodeRowScales(row + done + i, q, at + i * qStride, scales, offsets,
+                        gOffset + (done + i) * gStride);
+            }
+            done += rows;
         }
     }
 
@@ -339,6 +350,12 @@ public abstract sealed class PackedTensor extends WeightTensor
 
         /** {@link #quadDot} for vectors t and t + 1 together. */
         void quadDots(int r0, Q8Activations x, int t, float[] out);
+
+        /**
+         * The integer form's scales (and offsets) of a row's blocks, at scales[gOffset + b], and the values of its
+         * tail blocks, at q[qOffset + b·32 …]: what {@link #decodeQuadRowsInt} leaves to each format.
+         */
+        void decodeRowScales(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset);
     }
 
     /** Row · vector t over the whole groups: apart from the tail so that the JIT inlines every vector op of it. */

@@ -452,29 +452,22 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows,
     @Override
     public void decodeRowsInt(int row, int count, short[] q, int qOffset, int qStride, float[] scales,
                               float[] offsets, int gOffset, int gStride) {
-        for (int done = 0; done < count; ) {
-            int first = (row + done) % QUAD;
-            int rows = Math.min(QUAD - first, count - done);
-            long quad = rowOffset(row + done - first);
-            int at = qOffset + done * qStride;
-            quadRowValues(row + done, rows, q, at, qStride);
-            for (int i = 0; i < rows; i++) {
-                int r = row + done + i;
-                int rowScales = gOffset + (done + i) * gStride;
-                for (int g = 0; g < groups(cols); g++) {
-                    long pairs = quad + g * quadGroupBytes + STEPS_BYTES + 2L * LANES * (first + i);
-                    halvesLow(pairs).intoArray(scales, rowScales + g * LANES);
-                    halvesHigh(pairs).intoArray(scales, rowScales + g * LANES + L);
-                }
-                int rowValues = at + i * qStride;
-                for (int b = groups(cols) * LANES; b < cols / QK; b++) {
-                    scales[rowScales + b] = scale(r, b);
-                    for (int j = 0; j < QK; j++) {
-                        q[rowValues + b * QK + j] = (short) (nibble(r, b, j) - 8);
-                    }
-                }
+        decodeQuadRowsInt(row, count, q, qOffset, qStride, scales, offsets, gOffset, gStride);
+    }
+
+    @Override
+    public void decodeRowScales(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset) {
+        int i = row % QUAD;
+        for (int g = 0; g < groups(cols); g++) {
+            long pairs = rowOffset(row - i) + g * quadGroupBytes + STEPS_BYTES + 2L * LANES * i;
+            halvesLow(pairs).intoArray(scales, gOffset + g * LANES);
+            halvesHigh(pairs).intoArray(scales, gOffset + g * LANES + L);
+        }
+        for (int b = groups(cols) * LANES; b < cols / QK; b++) {
+            scales[gOffset + b] = scale(row, b);
+            for (int j = 0; j < QK; j++) {
+                q[qOffset + b * QK + j] = (short) (nibble(row, b, j) - 8);
             }
-            done += rows;
         }
     }
 

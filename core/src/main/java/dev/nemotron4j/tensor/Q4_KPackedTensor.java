@@ -578,21 +578,11 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
     @Override
     public void decodeRowsInt(int row, int count, short[] q, int qOffset, int qStride, float[] scales,
                               float[] offsets, int gOffset, int gStride) {
-        for (int done = 0; done < count; ) {
-            int first = (row + done) % QUAD;
-            int rows = Math.min(QUAD - first, count - done);
-            int at = qOffset + done * qStride;
-            quadRowValues(row + done, rows, q, at, qStride);
-            for (int i = 0; i < rows; i++) {
-                decodeRowScales(row + done + i, q, at + i * qStride, scales, offsets,
-                        gOffset + (done + i) * gStride);
-            }
-            done += rows;
-        }
+        decodeQuadRowsInt(row, count, q, qOffset, qStride, scales, offsets, gOffset, gStride);
     }
 
-    /** The scales and offsets of a row's blocks, and the values of its tail blocks. */
-    private void decodeRowScales(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset) {
+    @Override
+    public void decodeRowScales(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset) {
         for (int g = 0; g < groups(cols); g++) {
             long group = header(row, g);
             FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
