@@ -41,7 +41,7 @@ final class BenchCommand implements Callable<Integer> {
     private static final int DECODE_PROMPT = 8;
     /**
      * Tokens of the untimed warm-up prompt: as many as the timed prompt up to this, so that it takes the same kernels
-     * (prompts of 96 tokens or more take the integer prompt product, which would otherwise be compiled during the
+     * (prompts of 24 tokens or more take the integer prompt product, which would otherwise be compiled during the
      * first timed run), and at least 32.
      */
     private static final int WARM_UP_PROMPT_MAX = 128;

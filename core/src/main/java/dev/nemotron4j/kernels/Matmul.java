@@ -22,10 +22,13 @@ public final class Matmul {
      */
     static final int GEMM_MIN_VECTORS_PACKED = 20;
     /**
-     * From this many vectors on, {@link IntGemm} beats {@link Gemm} on the formats it takes. Measured on a 3072 × 3072
-     * Q4_0 matrix, 2 threads, GMAC/s IntGemm / Gemm: 64 vectors 78 / 96, 96: 101 / 99, 128: 116 / 96, 256: 118 / 103.
+     * From this many vectors on, {@link IntGemm} takes the formats it can; below it they take the integer dot products
+     * (never {@link Gemm}). 4B Q4_0 {@code bench}, prompt tok/s in alternating pairs: 64 tokens IntGemm 43.3 / 42.8
+     * against Gemm 34.8 / 35.4; 32 tokens 34.0 / 35.6 against 27.8 / 30.8; 24 tokens 26.2 / 25.6 against the dot
+     * products 24.1 / 26.5; 16 tokens the dot products 27.9 / 27.8 against IntGemm 17.2 / 17.5 (below its block of 64
+     * tokens, IntGemm leaves most lanes empty).
      */
-    static final int INT_GEMM_MIN_VECTORS = 96;
+    static final int INT_GEMM_MIN_VECTORS = 24;
 
     private Matmul() {
     }
@@ -34,8 +37,8 @@ public final class Matmul {
      * For each of the {@code n} vectors x_t = x[t·cols …] computes out[t·rows + r] = W[r]·x_t. Rows of W are split
      * over threads; below {@link #GEMM_MIN_VECTORS} vectors each format's {@link WeightTensor#matmul} takes one dot
      * product per row and vector, and below {@link #GEMM_MIN_VECTORS_PACKED} a {@link PackedTensor} one integer dot
-     * product on the vectors quantized to 8 bits (once, before the rows are split). From there on {@link Gemm}, and
-     * from {@link #INT_GEMM_MIN_VECTORS} on {@link IntGemm} for the formats it takes.
+     * product on the vectors quantized to 8 bits (once, before the rows are split). From there on {@link Gemm}; the
+     * formats {@link IntGemm} takes go from the integer dot products straight to it, at {@link #INT_GEMM_MIN_VECTORS}.
      */
     public static void matmul(WeightTensor w, float[] x, int n, float[] out) {
         matmul(x, n, w, out, null, null, null, null);
@@ -99,8 +102,11 @@ public final class Matmul {
                 throw new IllegalArgumentException("matrices of one input differ in width: " + cols + " and "
                         + matrix.cols());
             }
-            if (n >= (matrix instanceof PackedTensor ? GEMM_MIN_VECTORS_PACKED : GEMM_MIN_VECTORS)) {
-                if (n >= INT_GEMM_MIN_VECTORS && IntGemm.supports(matrix)) {
+            boolean integer = IntGemm.supports(matrix);
+            int minimum = integer ? INT_GEMM_MIN_VECTORS
+                    : matrix instanceof PackedTensor ? GEMM_MIN_VECTORS_PACKED : GEMM_MIN_VECTORS;
+            if (n >= minimum) {
+                if (integer) {
                     if (!intQuantized) {
                         IntGemm.quantize(x, n, cols);
                         intQuantized = true;
