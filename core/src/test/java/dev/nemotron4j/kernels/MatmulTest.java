@@ -6,6 +6,8 @@ import dev.nemotron4j.tensor.WeightTensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.Arrays;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -74,6 +76,30 @@ class MatmulTest {
             float[] alone = new float[n * matrices[i].rows()];
             IntGemm.matmul(matrices[i], inputs[i], n, alone);
             assertArrayEquals(alone, results[i], "call " + i);
+        }
+    }
+
+    /**
+     * Below the integer prompt product, Q4_0 and Q4_K prompts take the integer dot products of decoding (as each vector
+     * alone does, to the last bits), not the f32 product, which does not quantize the vectors and differs by
+     * thousandths here.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {Matmul.GEMM_MIN_VECTORS_PACKED, Matmul.INT_GEMM_MIN_VECTORS - 1})
+    void shortPromptsOnIntegerFormatsTakeTheDotProducts(int n) {
+        Parallel.setThreads(2);
+        for (GGMLType type : new GGMLType[] {GGMLType.Q4_0, GGMLType.Q4_K}) {
+            WeightTensor w = TestTensors.pack(TestTensors.random(type, 36, COLS, 10));
+            float[] x = TestTensors.gaussian(n * COLS, 11);
+            float[] prompt = new float[n * w.rows()];
+            Matmul.matmul(w, x, n, prompt);
+            float[] alone = new float[w.rows()];
+            for (int t = 0; t < n; t++) {
+                Matmul.matmul(w, Arrays.copyOfRange(x, t * COLS, (t + 1) * COLS), 1, alone);
+                for (int r = 0; r < w.rows(); r++) {
+                    assertEquals(alone[r], prompt[t * w.rows() + r], 1e-4f, type + " vector " + t + " row " + r);
+                }
+            }
         }
     }
 
