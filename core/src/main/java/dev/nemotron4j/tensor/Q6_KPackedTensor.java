@@ -152,8 +152,8 @@ public final class Q6_KPackedTensor extends PackedTensor {
      * <p>One loop over the row's octets, not groups × halves × octets: that nest's inner loops of two turns kept the
      * range checks of the sixteen activation loads inside the group loop, about as many instructions as the octets'
      * own (one thread, data in L2: 4–12 % faster so, in alternating runs). The activation loads and the scale decoding
-     * are written out: this method is past C2's inlining budget (two octets a turn already ran out of it), and a
-     * helper left as a call returns its vector boxed (2.5× slower).
+     * are written out: past C2's node budget for inlining, a helper of ours stays a call and returns its vector boxed
+     * (2.5× slower), while the Vector API's own methods are still inlined.
      */
     @Override
     float groupsDot(int row, Q8Activations x, int t) {
