@@ -235,8 +235,9 @@ public abstract sealed class PackedTensor extends WeightTensor
     }
 
     /**
-     * {@link IntegerRows#decodeRowsInt} of the layouts that keep four rows together: each quad's values over the whole
-     * groups from one load of each step for all its rows, then each row's {@link Quads#decodeRowScales}.
+     * {@link IntegerRows#decodeRowsInt} of the layouts that keep four rows together: each whole quad's values over the
+     * whole groups from one load of each step for all its rows ({@link #quadSteps}), the rows of a quad that the run
+     * cuts one by one; then each row's {@link Quads#decodeRowScales}.
      */
     final void decodeQuadRowsInt(int row, int count, short[] q, int qOffset, int qStride, float[] scales,
                                  float[] offsets, int gOffset, int gStride) {
@@ -252,9 +253,11 @@ public abstract sealed class PackedTensor extends WeightTensor
                     quadSteps(steps, q, at + g * QK * LANES, qStride);
                     continue;
                 }
-                for (int j = 0; j < QK; j++) {
-                    quadValues(steps + (long) j * STEP_BYTES, first, rows, q, at + g * QK * LANES + j * LANES,
-                            qStride);
+                for (int i = 0; i < rows; i++) {
+                    for (int j = 0; j < QK; j++) {
+                        quadValues(steps + (long) j * STEP_BYTES, first + i)
+                                .intoArray(q, at + i * qStride + g * QK * LANES + j * LANES);
+                    }
                 }
             }
             for (int i = 0; i < rows; i++) {
@@ -266,9 +269,9 @@ public abstract sealed class PackedTensor extends WeightTensor
     }
 
     /**
-     * The 32 steps of a group of a whole quad, its four rows written out with constant shifts: the loop over the rows
-     * of {@link #quadValues} (a variable shift, and a branch for the last row) took twice the time (1024 × 3072 Q4_0,
-     * one thread: 1.05 against 0.55 ms).
+     * The 32 steps of a group of a whole quad, its four rows written out with constant shifts: a loop over the rows
+     * (a variable shift, and a branch for the last row, as {@link #quadValues} takes) took twice the time
+     * (1024 × 3072 Q4_0, one thread: 1.05 against 0.55 ms).
      */
     private void quadSteps(long steps, short[] q, int at, int stride) {
         for (int j = 0; j < QK; j++) {
@@ -279,16 +282,6 @@ public abstract sealed class PackedTensor extends WeightTensor
             v.lanewise(VectorOperators.ASHR, 4).and((short) 0x0f).sub((short) 8).intoArray(q, to + stride);
             v.lanewise(VectorOperators.ASHR, 8).and((short) 0x0f).sub((short) 8).intoArray(q, to + 2 * stride);
             v.lanewise(VectorOperators.ASHR, 12).intoArray(q, to + 3 * stride);
-        }
-    }
-
-    /** Rows first … first + rows − 1 of the quad step at {@code step}, a quad that a run of rows cuts. */
-    private void quadValues(long step, int first, int rows, short[] q, int at, int stride) {
-        ShortVector steps = ShortVector.fromMemorySegment(Simd.S_FULL, data, step, ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < rows; i++) {
-            int k = first + i;
-            ShortVector v = steps.lanewise(VectorOperators.ASHR, 4 * k);
-            (k == QUAD - 1 ? v : v.and((short) 0x0f).sub((short) 8)).intoArray(q, at + i * stride);
         }
     }
 
