@@ -44,6 +44,8 @@ public abstract sealed class PackedTensor extends WeightTensor
     static final int QK = Q8Activations.QK;
 
     private final int[] storedOrder;
+    /** Whether rows end in tail blocks (most widths of real models are whole groups). */
+    private final boolean hasTail;
     /** Bytes of one block of the source format, and of a group of LANES of them. */
     final int blockBytes;
     final long groupBytes;
@@ -63,6 +65,7 @@ public abstract sealed class PackedTensor extends WeightTensor
         this.headerBytes = headerBytes;
         this.flip = flip;
         storedOrder = storedOrder(cols);
+        hasTail = groups(cols) * LANES < cols / QK;
     }
 
     /** Fills {@code into} with a row's bytes in the source block format (the packer's input). */
@@ -310,8 +313,14 @@ public abstract sealed class PackedTensor extends WeightTensor
         return order;
     }
 
-    /** Adds the tail blocks' products of rows [from, to) with every vector to out. */
+    /**
+     * Adds the tail blocks' products of rows [from, to) with every vector to out. Rows without tail blocks skip the
+     * calls: an empty tailDot per row and vector was 2.5 % of the 4B Q4_K_M decode's samples (JFR).
+     */
     final void addTails(int from, int to, Q8Activations x, float[] out) {
+        if (!hasTail) {
+            return;
+        }
         for (int r = from; r < to; r++) {
             for (int t = 0; t < x.vectors(); t++) {
                 out[t * rows + r] += tailDot(r, x, t);
