@@ -28,7 +28,10 @@ import java.util.concurrent.TimeUnit;
  * One matrix of Nemotron-Mini-4B's MLP (up: 9216 × 3072) times a batch of activation vectors: batch 1 is a decode
  * step, 64 a prompt's tail (the float product), 256 a whole prompt pass (the integer product for packed Q4_0 and
  * Q4_K). Weights are random blocks with sane f16 scales; the {@code _PACKED} types
- * are the same blocks in the layouts the model repacks them into at load.
+ * are the same blocks in the layouts the model repacks them into at load. {@code copies} matrices of that shape are
+ * multiplied in turn: with copies totalling well over the L3 (32 MB here), decode reads its weights from memory, as
+ * in the model, instead of from cache (e.g. {@code -p rows=1364 -p cols=12288 -p copies=18} against
+ * {@code -p rows=4096 -p cols=4096 -p copies=18}: the same bytes in wide and in narrow rows).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -53,7 +56,10 @@ public class MatmulBenchmark {
     @Param({"3072"})
     public int cols;
 
-    private WeightTensor w;
+    @Param({"1"})
+    public int copies;
+
+    private WeightTensor[] w;
     private float[] x;
     private float[] out;
 
@@ -61,9 +67,23 @@ public class MatmulBenchmark {
     public void setUp() {
         boolean packed = type.endsWith("_PACKED");
         GGMLType t = GGMLType.valueOf(type.replace("_PACKED", ""));
+        Random rnd = new Random(42);
+        w = new WeightTensor[copies];
+        for (int c = 0; c < copies; c++) {
+            w[c] = matrix(t, packed, rnd);
+        }
+        x = new float[batch * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        out = new float[batch * rows];
+        Parallel.setThreads(threads);
+    }
+
+    /** A rows × cols matrix of type t: random blocks with sane scales, packed if asked. */
+    private WeightTensor matrix(GGMLType t, boolean packed, Random rnd) {
         long bytes = t.byteSize((long) rows * cols);
         MemorySegment data = Arena.ofAuto().allocate(bytes, 64);
-        Random rnd = new Random(42);
         for (long i = 0; i < bytes; i++) {
             data.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
         }
@@ -80,16 +100,8 @@ public class MatmulBenchmark {
                 }
             }
         }
-        w = WeightTensor.of(t, data, rows, cols);
-        if (packed) {
-            w = pack(w);
-        }
-        x = new float[batch * cols];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) rnd.nextGaussian();
-        }
-        out = new float[batch * rows];
-        Parallel.setThreads(threads);
+        WeightTensor matrix = WeightTensor.of(t, data, rows, cols);
+        return packed ? pack(matrix) : matrix;
     }
 
     private WeightTensor pack(WeightTensor source) {
@@ -100,7 +112,9 @@ public class MatmulBenchmark {
 
     @Benchmark
     public float[] matmul() {
-        Matmul.matmul(w, x, batch, out);
+        for (WeightTensor matrix : w) {
+            Matmul.matmul(matrix, x, batch, out);
+        }
         return out;
     }
 }
