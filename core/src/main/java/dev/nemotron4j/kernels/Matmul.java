@@ -1,5 +1,6 @@
 package dev.nemotron4j.kernels;
 
+import dev.nemotron4j.tensor.ColumnBlocks;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q8Activations;
 import dev.nemotron4j.tensor.WeightTensor;
@@ -39,6 +40,7 @@ public final class Matmul {
      * product per row and vector, and below {@link #GEMM_MIN_VECTORS_PACKED} a {@link PackedTensor} one integer dot
      * product on the vectors quantized to 8 bits (once, before the rows are split). From there on {@link Gemm}; the
      * formats {@link IntGemm} takes go from the integer dot products straight to it, at {@link #INT_GEMM_MIN_VECTORS}.
+     * {@link ColumnBlocks} are multiplied block by block, each block so.
      */
     public static void matmul(WeightTensor w, float[] x, int n, float[] out) {
         matmul(x, n, w, out, null, null, null, null);
@@ -53,6 +55,9 @@ public final class Matmul {
      */
     public static void matmul(float[] x, int n, WeightTensor w1, float[] out1, WeightTensor w2, float[] out2,
                               WeightTensor w3, float[] out3) {
+        w1 = byBlocks(w1, x, n, out1);
+        w2 = byBlocks(w2, x, n, out2);
+        w3 = byBlocks(w3, x, n, out3);
         Job job = JOB.get();
         job.x = x;
         job.n = n;
@@ -68,6 +73,59 @@ public final class Matmul {
             }
         } finally {
             job.clear();
+        }
+    }
+
+    /**
+     * Computes W·x block by block if W is {@link ColumnBlocks} (each block a product of its own, on its columns of x,
+     * added up) and returns null; returns any other matrix untouched for the shared region.
+     */
+    private static WeightTensor byBlocks(WeightTensor w, float[] x, int n, float[] out) {
+        if (!(w instanceof ColumnBlocks blocks)) {
+            return w;
+        }
+        BlockScratch scratch = BLOCK_SCRATCH.get();
+        int rows = w.rows();
+        int cols = w.cols();
+        for (int c = 0; c < blocks.blockCount(); c++) {
+            WeightTensor block = blocks.block(c);
+            int width = block.cols();
+            float[] columns = scratch.columns(n * width);
+            for (int t = 0; t < n; t++) {
+                System.arraycopy(x, t * cols + blocks.blockStart(c), columns, t * width, width);
+            }
+            if (c == 0) {
+                matmul(block, columns, n, out);
+                continue;
+            }
+            float[] sums = scratch.sums(n * rows);
+            matmul(block, columns, n, sums);
+            for (int i = 0; i < n * rows; i++) {
+                out[i] += sums[i];
+            }
+        }
+        return null;
+    }
+
+    /** Per calling thread: a block's columns of the vectors and its products, for {@link #byBlocks}. */
+    private static final ThreadLocal<BlockScratch> BLOCK_SCRATCH = ThreadLocal.withInitial(BlockScratch::new);
+
+    private static final class BlockScratch {
+        private float[] columns = new float[0];
+        private float[] sums = new float[0];
+
+        float[] columns(int size) {
+            if (columns.length < size) {
+                columns = new float[size];
+            }
+            return columns;
+        }
+
+        float[] sums(int size) {
+            if (sums.length < size) {
+                sums = new float[size];
+            }
+            return sums;
         }
     }
 

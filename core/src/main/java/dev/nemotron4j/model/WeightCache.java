@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nemotron4j.formats.ModelFile;
 import dev.nemotron4j.formats.TensorEntry;
 import dev.nemotron4j.model.WeightCacheStatus.State;
+import dev.nemotron4j.tensor.ColumnBlocks;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q4_0Tensor;
@@ -151,7 +152,7 @@ final class WeightCache implements AutoCloseable {
         }
         GGMLType type = GGMLType.valueOf(e.path("type").asText());
         MemorySegment data = mapped.asSlice(e.path("offset").asLong(), e.path("bytes").asLong());
-        return e.path("packed").asBoolean() ? PackedTensor.view(type, data, rows, cols)
+        return e.path("packed").asBoolean() ? ColumnBlocks.viewPacked(type, data, rows, cols)
                 : WeightTensor.of(type, data, rows, cols);
     }
 
@@ -202,8 +203,9 @@ final class WeightCache implements AutoCloseable {
                     long offset = align(end);
                     writeFully(channel, t.data(), offset);
                     end = offset + t.data().byteSize();
+                    boolean packed = t instanceof PackedTensor || t instanceof ColumnBlocks;
                     tensors.addObject().put("name", e.getKey()).put("type", t.type().name())
-                            .put("packed", t instanceof PackedTensor).put("rows", t.rows()).put("cols", t.cols())
+                            .put("packed", packed).put("rows", t.rows()).put("cols", t.cols())
                             .put("offset", offset).put("bytes", t.data().byteSize());
                 }
                 byte[] index = JSON.writeValueAsBytes(identity.deepCopy().set("tensors", tensors));
@@ -426,11 +428,13 @@ final class WeightCache implements AutoCloseable {
 
     /**
      * The classes {@link #layoutChecksum} reads: the packer and the quantizer, the source formats they read or write,
-     * and every class of the sealed {@link PackedTensor} hierarchy (the K formats sit a level down).
+     * {@link ColumnBlocks} and every class of the sealed {@link PackedTensor} hierarchy (the K formats sit a level
+     * down).
      */
     static List<Class<?>> layoutClasses() {
-        List<Class<?>> classes = new ArrayList<>(List.of(WeightPacker.class, WeightQuantizer.class, Q4_0Tensor.class,
-                Q4_1Tensor.class, Q8_0Tensor.class, Q4_KTensor.class, Q5_KTensor.class, Q6_KTensor.class));
+        List<Class<?>> classes = new ArrayList<>(List.of(WeightPacker.class, WeightQuantizer.class, ColumnBlocks.class,
+                Q4_0Tensor.class, Q4_1Tensor.class, Q8_0Tensor.class, Q4_KTensor.class, Q5_KTensor.class,
+                Q6_KTensor.class));
         List<Class<?>> sealed = new ArrayList<>(List.of(PackedTensor.class));
         while (!sealed.isEmpty()) {
             Class<?> c = sealed.removeFirst();

@@ -1,6 +1,7 @@
 package dev.nemotron4j.model;
 
 import dev.nemotron4j.kernels.Parallel;
+import dev.nemotron4j.tensor.ColumnBlocks;
 import dev.nemotron4j.tensor.NativeMemory;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.WeightTensor;
@@ -14,7 +15,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * rows in parallel (Q4_K 19-byte blocks of 32 values, Q5_K 25-byte ones, Q6_K 28-byte ones). A mapped source is copied
  * into the model's arena and its pages are then dropped from memory (the file stays mapped for the tensors that are not
  * packed); a source already in memory (quantized on load) is packed in place when the packed form has its size, since
- * packing only moves bytes within a row (or within the four rows that Q4_0 lays out together).
+ * packing only moves bytes within a row (or within the four rows that Q4_0 lays out together). Matrices wider than a
+ * few groups become {@link ColumnBlocks}, which are never packed in place.
  */
 final class WeightPacker {
     private final boolean enabled;
@@ -26,18 +28,23 @@ final class WeightPacker {
     }
 
     WeightTensor apply(WeightTensor m) {
-        if (!enabled || !PackedTensor.fits(m.cols()) || m instanceof PackedTensor || !PackedTensor.packs(m.type())) {
+        if (!enabled || !PackedTensor.fits(m.cols()) || m instanceof PackedTensor || m instanceof ColumnBlocks
+                || !PackedTensor.packs(m.type())) {
             return m;
         }
         MemorySegment source = m.data();
-        long bytes = PackedTensor.byteSize(m.type(), m.rows(), m.cols());
+        boolean blocks = ColumnBlocks.splits(m.type(), m.cols());
+        long bytes = blocks ? ColumnBlocks.byteSize(m.type(), m.rows(), m.cols())
+                : PackedTensor.byteSize(m.type(), m.rows(), m.cols());
         long sourceBytes = m.type().byteSize(m.cols()) * m.rows();
-        boolean inPlace = bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
+        boolean inPlace = !blocks && bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
         MemorySegment dst = inPlace ? source : NativeMemory.allocate(arena, bytes);
         AtomicBoolean usable = new AtomicBoolean(true);
         int together = PackedTensor.packedRows(m.type());
         Parallel.forRange((m.rows() + together - 1) / together, 64, (from, to) -> {
-            if (!PackedTensor.pack(m, dst, from * together, Math.min(to * together, m.rows()))) {
+            int first = from * together;
+            int last = Math.min(to * together, m.rows());
+            if (!(blocks ? ColumnBlocks.pack(m, dst, first, last) : PackedTensor.pack(m, dst, first, last))) {
                 usable.set(false);
             }
         });
@@ -47,6 +54,6 @@ final class WeightPacker {
         if (source.isMapped()) {
             source.asSlice(0, sourceBytes).unload();
         }
-        return PackedTensor.view(m.type(), dst, m.rows(), m.cols());
+        return ColumnBlocks.viewPacked(m.type(), dst, m.rows(), m.cols());
     }
 }

@@ -5,6 +5,7 @@ import dev.nemotron4j.formats.gguf.GGUFFile;
 import dev.nemotron4j.model.synth.SynthShape;
 import dev.nemotron4j.model.synth.SynthType;
 import dev.nemotron4j.model.synth.SyntheticModel;
+import dev.nemotron4j.tensor.ColumnBlocks;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q6_KTensor;
@@ -35,10 +36,13 @@ class PackedModelTest {
     @TempDir
     static Path dir;
 
-    /** Rows of a whole group and a tail (hidden 1280 = one 1024 group + 8 blocks, like Minitron's 11520). */
+    /**
+     * Down projections wider than a column block, with a tail (5376 = five groups of 1024 + 8 blocks, as Minitron's
+     * 11520 is eleven and 8): they are packed as {@link ColumnBlocks}.
+     */
     static SynthShape shape(String arch) {
         boolean nemotron = arch.equals("nemotron");
-        return new SynthShape("packed-" + arch, arch, "packed test", 1024, 1280, 2, 8, 4, 128, nemotron ? 64 : 128,
+        return new SynthShape("packed-" + arch, arch, "packed test", 1024, 5376, 2, 8, 4, 128, nemotron ? 64 : 128,
                 512, 256, 1e-5f, 10000f, nemotron ? 2 : 1, nemotron ? 3 : 2, nemotron ? 1 : 0, nemotron ? 0 : -1);
     }
 
@@ -51,7 +55,7 @@ class PackedModelTest {
         int[] prompt = gemmPrompt();
         try (Model mapped = Model.load(file, LoadOptions.DEFAULT.withPack(false));
              Model packed = Model.load(file)) {
-            assertInstanceOf(PackedTensor.class, packed.transformer().weights().layers()[0].down());
+            assertInstanceOf(ColumnBlocks.class, packed.transformer().weights().layers()[0].down());
             assertInstanceOf(PackedTensor.class, packed.transformer().weights().output());
             int vocab = mapped.config().vocabSize();
 

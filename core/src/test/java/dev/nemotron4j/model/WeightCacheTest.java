@@ -3,6 +3,7 @@ package dev.nemotron4j.model;
 import dev.nemotron4j.model.WeightCacheStatus.State;
 import dev.nemotron4j.model.synth.SynthType;
 import dev.nemotron4j.model.synth.SyntheticModel;
+import dev.nemotron4j.tensor.ColumnBlocks;
 import dev.nemotron4j.tensor.GGMLType;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q8_0Tensor;
@@ -65,7 +66,7 @@ class WeightCacheTest {
         assertEquals(List.of(file), cacheFiles(), "no temporary file is left");
         try (Model second = Model.load(q4k, options)) {
             assertEquals(State.MAPPED, second.weightCache().state(), second.weightCache().detail());
-            assertInstanceOf(PackedTensor.class, second.transformer().weights().layers()[1].down());
+            assertInstanceOf(ColumnBlocks.class, second.transformer().weights().layers()[1].down());
             assertInstanceOf(PackedTensor.class, second.transformer().weights().output());
             assertSameLogits(expected[0], prompt(second));
             assertSameLogits(expected[1], decode(second));
