@@ -78,10 +78,11 @@ public final class Matmul {
 
     /**
      * Computes W·x block by block if W is {@link ColumnBlocks} (each block a product of its own, on its columns of x,
-     * added up) and returns null; returns any other matrix untouched for the shared region.
+     * added up) and returns null; returns any other matrix untouched, and so blocks with the integer form for as many
+     * vectors as {@link IntGemm} takes, which it multiplies whole.
      */
     private static WeightTensor byBlocks(WeightTensor w, float[] x, int n, float[] out) {
-        if (!(w instanceof ColumnBlocks blocks)) {
+        if (!(w instanceof ColumnBlocks blocks) || n >= INT_GEMM_MIN_VECTORS && blocks.integerRows()) {
             return w;
         }
         BlockScratch scratch = BLOCK_SCRATCH.get();

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * into the model's arena and its pages are then dropped from memory (the file stays mapped for the tensors that are not
  * packed); a source already in memory (quantized on load) is packed in place when the packed form has its size, since
  * packing only moves bytes within a row (or within the four rows that Q4_0 lays out together). Matrices wider than a
- * few groups become {@link ColumnBlocks}, which are never packed in place.
+ * few groups become {@link ColumnBlocks}, which in place pack from a copy of the source.
  */
 final class WeightPacker {
     private final boolean enabled;
@@ -37,14 +37,15 @@ final class WeightPacker {
         long bytes = blocks ? ColumnBlocks.byteSize(m.type(), m.rows(), m.cols())
                 : PackedTensor.byteSize(m.type(), m.rows(), m.cols());
         long sourceBytes = m.type().byteSize(m.cols()) * m.rows();
-        boolean inPlace = !blocks && bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
+        boolean inPlace = bytes == sourceBytes && !source.isMapped() && !source.isReadOnly();
         MemorySegment dst = inPlace ? source : NativeMemory.allocate(arena, bytes);
+        WeightTensor rows = inPlace && blocks ? copy(m, sourceBytes) : m;
         AtomicBoolean usable = new AtomicBoolean(true);
         int together = PackedTensor.packedRows(m.type());
         Parallel.forRange((m.rows() + together - 1) / together, 64, (from, to) -> {
             int first = from * together;
             int last = Math.min(to * together, m.rows());
-            if (!(blocks ? ColumnBlocks.pack(m, dst, first, last) : PackedTensor.pack(m, dst, first, last))) {
+            if (!(blocks ? ColumnBlocks.pack(rows, dst, first, last) : PackedTensor.pack(m, dst, first, last))) {
                 usable.set(false);
             }
         });
@@ -55,5 +56,12 @@ final class WeightPacker {
             source.asSlice(0, sourceBytes).unload();
         }
         return ColumnBlocks.viewPacked(m.type(), dst, m.rows(), m.cols());
+    }
+
+    /** A copy of the matrix, freed once unused: column blocks move values across rows, so in place they pack from it. */
+    private static WeightTensor copy(WeightTensor m, long bytes) {
+        MemorySegment copy = Arena.ofAuto().allocate(bytes, 64);
+        copy.copyFrom(m.data().asSlice(0, bytes));
+        return WeightTensor.of(m.type(), copy, m.rows(), m.cols());
     }
 }

@@ -11,20 +11,37 @@ import java.lang.foreign.MemorySegment;
  * vector, matrices together far larger than the L3: 1364 × 12288 at 10.8 GB/s against 4096 × 4096 at 20.6 on one
  * thread, 18.9 against 29.6 on two; from cache the wide rows were as fast. The models' wide matrices are the MLP's
  * down projections (9216 and 11520 columns), over a quarter of the bytes a decoded token reads.
+ *
+ * <p>Blocks of a format with {@link IntegerRows} give the whole matrix that form, with the positions the one packed
+ * matrix would have (a block starts at a whole group), so that a prompt's integer product takes all the columns at once.
  */
-public final class ColumnBlocks extends WeightTensor {
+public final class ColumnBlocks extends WeightTensor implements IntegerRows {
     /** Groups per block at most: 4096 columns with 512-bit vectors, the narrow rows of the measurement above. */
     static final int MAX_GROUPS = 4;
 
     private final GGMLType type;
     private final PackedTensor[] blocks;
     private final int[] starts;
+    private final int[] storedOrder;
 
     private ColumnBlocks(GGMLType type, MemorySegment data, int rows, int cols, PackedTensor[] blocks, int[] starts) {
         this.type = type;
         this.blocks = blocks;
         this.starts = starts;
+        this.storedOrder = storedOrder(blocks, starts, cols);
         super(data, rows, cols, 0);
+    }
+
+    /** The blocks' stored orders, each shifted to its block's columns. */
+    private static int[] storedOrder(PackedTensor[] blocks, int[] starts, int cols) {
+        int[] order = new int[cols];
+        for (int c = 0; c < blocks.length; c++) {
+            int[] block = blocks[c].storedOrder();
+            for (int p = 0; p < blocks[c].cols(); p++) {
+                order[starts[c] + p] = starts[c] + (block == null ? p : block[p]);
+            }
+        }
+        return order;
     }
 
     /** Whether a packed rows × cols matrix of {@code type} is kept as column blocks. */
@@ -121,6 +138,37 @@ public final class ColumnBlocks extends WeightTensor {
 
     public int blockStart(int c) {
         return starts[c];
+    }
+
+    /** Whether the blocks have the {@link IntegerRows} form (Q4_0 and Q4_K); the methods of that form need it. */
+    public boolean integerRows() {
+        return blocks[0] instanceof IntegerRows;
+    }
+
+    @Override
+    public boolean intOffsets() {
+        return ((IntegerRows) blocks[0]).intOffsets();
+    }
+
+    @Override
+    public void decodeRowsInt(int row, int count, short[] q, int qOffset, int qStride, float[] scales,
+                              float[] offsets, int gOffset, int gStride) {
+        for (int c = 0; c < blocks.length; c++) {
+            ((IntegerRows) blocks[c]).decodeRowsInt(row, count, q, qOffset + starts[c], qStride, scales, offsets,
+                    gOffset + starts[c] / PackedTensor.QK, gStride);
+        }
+    }
+
+    @Override
+    public int[] storedOrder() {
+        return storedOrder;
+    }
+
+    @Override
+    public void dequantizeRowStored(int row, float[] out, int outOffset) {
+        for (int c = 0; c < blocks.length; c++) {
+            blocks[c].dequantizeRowStored(row, out, outOffset + starts[c]);
+        }
     }
 
     @Override

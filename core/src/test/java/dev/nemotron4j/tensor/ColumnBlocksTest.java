@@ -38,6 +38,12 @@ class ColumnBlocksTest {
         assertEquals(COLS, blocks.blockStart(2) + blocks.block(2).cols());
 
         PackedTensor whole = TestTensors.pack(source);
+        assertArrayEquals(whole.storedOrder(), blocks.storedOrder(), "the positions of the one packed matrix");
+        float[] stored = new float[COLS];
+        float[] storedWhole = new float[COLS];
+        whole.dequantizeRowStored(ROWS - 1, storedWhole, 0);
+        blocks.dequantizeRowStored(ROWS - 1, stored, 0);
+        assertArrayEquals(storedWhole, stored, 0f);
         float[][] values = new float[ROWS][COLS];
         float[] actual = new float[COLS];
         for (int r = 0; r < ROWS; r++) {
