@@ -58,7 +58,7 @@ final class WeightPacker {
         return ColumnBlocks.viewPacked(m.type(), dst, m.rows(), m.cols());
     }
 
-    /** A copy of the matrix, freed once unused: column blocks move values across rows, so in place they pack from it. */
+    /** A copy of the matrix, freed once unused: column blocks move values across rows, so they pack from a copy. */
     private static WeightTensor copy(WeightTensor m, long bytes) {
         MemorySegment copy = Arena.ofAuto().allocate(bytes, 64);
         copy.copyFrom(m.data().asSlice(0, bytes));

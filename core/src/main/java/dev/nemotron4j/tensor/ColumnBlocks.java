@@ -13,7 +13,8 @@ import java.lang.foreign.MemorySegment;
  * down projections (9216 and 11520 columns), over a quarter of the bytes a decoded token reads.
  *
  * <p>Blocks of a format with {@link IntegerRows} give the whole matrix that form, with the positions the one packed
- * matrix would have (a block starts at a whole group), so that a prompt's integer product takes all the columns at once.
+ * matrix would have (a block starts at a whole group), so that a prompt's integer product takes all the columns at
+ * once.
  */
 public final class ColumnBlocks extends WeightTensor implements IntegerRows {
     /** Groups per block at most: 4096 columns with 512-bit vectors, the narrow rows of the measurement above. */
