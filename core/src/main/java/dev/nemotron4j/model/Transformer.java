@@ -4,6 +4,7 @@ import dev.nemotron4j.InvalidInputException;
 import dev.nemotron4j.kernels.Attention;
 import dev.nemotron4j.kernels.Matmul;
 import dev.nemotron4j.kernels.Norms;
+import dev.nemotron4j.kernels.ReluSquared;
 import dev.nemotron4j.kernels.Rope;
 import dev.nemotron4j.kernels.Silu;
 import dev.nemotron4j.model.ModelConfig.MlpKind;
@@ -171,10 +172,7 @@ public final class Transformer {
             Silu.gate(b.hidden, b.up, hiddenSize);
         } else {
             Matmul.matmul(layer.up(), b.xb, n, b.up);
-            for (int i = 0; i < hiddenSize; i++) {
-                float r = Math.max(0f, b.up[i]);
-                b.hidden[i] = r * r;
-            }
+            ReluSquared.apply(b.up, b.hidden, hiddenSize);
         }
         Matmul.matmul(layer.down(), b.hidden, n, b.proj);
         addInPlace(b.x, b.proj, n * dim);

@@ -1,11 +1,19 @@
 package dev.nemotron4j.tensor;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
+import java.util.stream.IntStream;
+
+import static dev.nemotron4j.tensor.Simd.B_HALF;
+import static dev.nemotron4j.tensor.Simd.B_QUARTER;
 import static dev.nemotron4j.tensor.Simd.F;
+import static dev.nemotron4j.tensor.Simd.I;
 import static dev.nemotron4j.tensor.Simd.L;
+import static dev.nemotron4j.tensor.Simd.S_FULL;
 
 /**
  * Activation vectors quantized to 8-bit blocks of 32 (as ggml's Q8_0: d = max|x|/127, q = round(x/d)), laid out for
@@ -46,6 +54,9 @@ public final class Q8Activations {
      */
     short[] q6Offsets = new short[0];
     private final int[] block = new int[QK];
+    private final float[] inverses = new float[PackedTensor.LANES];
+    /** Offsets of value 0 of L consecutive blocks: a gather of value j of each. */
+    private static final int[] BLOCK_STARTS = IntStream.range(0, L).map(k -> k * QK).toArray();
 
     public int vectors() {
         return n;
@@ -72,9 +83,40 @@ public final class Q8Activations {
             sums = new float[n * blocks];
             q6Offsets = new short[4 * n * blocks];
         }
+        int groups = PackedTensor.groups(cols);
         for (int t = 0; t < n; t++) {
-            for (int b = 0; b < blocks; b++) {
+            for (int g = 0; g < groups; g++) {
+                quantizeGroup(x, t, g);
+                groupSums(t, g);
+            }
+            for (int b = groups * PackedTensor.LANES; b < blocks; b++) {
                 quantizeBlock(x, t * cols + b * QK, t, b);
+                blockSums(t, b);
+            }
+        }
+    }
+
+    /**
+     * Quantizes whole group g of vector t straight into its steps: step j gathers value j of the group's blocks, one
+     * per lane, so no block is written value by value (a 3072-wide vector, sums included, 4.6 → 2.5 µs).
+     */
+    private void quantizeGroup(float[] x, int t, int g) {
+        int lanes = PackedTensor.LANES;
+        int blocks = cols / QK;
+        int first = t * cols + g * QK * lanes;
+        int at = t * blocks + g * lanes;
+        for (int k = 0; k < lanes; k++) {
+            float d = blockScale(x, first + k * QK);
+            scales[at + k] = d;
+            inverses[k] = d != 0f ? 1f / d : 0f;
+        }
+        for (int part = 0; part < lanes; part += L) {
+            FloatVector id = FloatVector.fromArray(F, inverses, part);
+            int from = first + part * QK;
+            for (int j = 0; j < QK; j++) {
+                IntVector q = rounded(FloatVector.fromArray(F, x, from + j, BLOCK_STARTS, 0).mul(id));
+                ((ByteVector) q.convertShape(VectorOperators.I2B, B_QUARTER, 0)).intoArray(values,
+                        first + j * lanes + part);
             }
         }
     }
@@ -96,12 +138,16 @@ public final class Q8Activations {
     /** q[j] = round(x[offset + j] · id) for the 32 values of a block, with vectors. */
     public static void roundBlock(float[] x, int offset, float id, int[] q) {
         for (int j = 0; j < QK; j += L) {
-            FloatVector v = FloatVector.fromArray(F, x, offset + j).mul(id);
-            // Half away from zero, then truncation as the int conversion does.
-            ((IntVector) v.add(HALF.blend(MINUS_HALF, v.lt(0f))).convert(VectorOperators.F2I, 0)).intoArray(q, j);
+            rounded(FloatVector.fromArray(F, x, offset + j).mul(id)).intoArray(q, j);
         }
     }
 
+    /** Half away from zero, then truncation as the int conversion does. */
+    private static IntVector rounded(FloatVector scaled) {
+        return (IntVector) scaled.add(HALF.blend(MINUS_HALF, scaled.lt(0f))).convert(VectorOperators.F2I, 0);
+    }
+
+    /** Quantizes block b of vector t, a tail block, value by value. */
     private void quantizeBlock(float[] x, int offset, int t, int b) {
         float d = blockScale(x, offset);
         roundBlock(x, offset, d != 0f ? 1f / d : 0f, block);
@@ -109,6 +155,19 @@ public final class Q8Activations {
         int stride = index(t, b * QK + 1) - first;
         for (int j = 0; j < QK; j++) {
             values[first + j * stride] = (byte) block[j];
+        }
+        scales[t * (cols / QK) + b] = d;
+    }
+
+    /**
+     * The offsets and sum of block b of vector t from its quantized values, one block at a time: the tail blocks', and
+     * the scalar reference of {@link #groupSums}.
+     */
+    void blockSums(int t, int b) {
+        int first = index(t, b * QK);
+        int stride = index(t, b * QK + 1) - first;
+        for (int j = 0; j < QK; j++) {
+            block[j] = values[first + j * stride];
         }
         // The sums over Q5_K's windows [0, 15), [15, 30) and [30, 32) make up the others.
         int first15 = 0;
@@ -120,22 +179,58 @@ public final class Q8Activations {
         int last2 = block[30] + block[31];
         int lowSum = first15 + block[15];
         int sum = first15 + second15 + last2;
-        int q5First = -16 * first15;
-        int q5Second = -16 * second15;
-        int q5Last = -16 * last2;
-        scales[t * (cols / QK) + b] = d;
-        lowOffsets[t * (cols / QK) + b] = (short) (-8 * lowSum);
-        q4Offsets[t * (cols / QK) + b] = (short) (-8 * sum);
-        q5Offsets[3 * t * (cols / QK) + b] = (short) q5First;
-        q5Offsets[(3 * t + 1) * (cols / QK) + b] = (short) q5Second;
-        q5Offsets[(3 * t + 2) * (cols / QK) + b] = (short) q5Last;
-        sums[t * (cols / QK) + b] = d * sum;
+        int blocks = cols / QK;
+        lowOffsets[t * blocks + b] = (short) (-8 * lowSum);
+        q4Offsets[t * blocks + b] = (short) (-8 * sum);
+        q5Offsets[3 * t * blocks + b] = (short) (-16 * first15);
+        q5Offsets[(3 * t + 1) * blocks + b] = (short) (-16 * second15);
+        q5Offsets[(3 * t + 2) * blocks + b] = (short) (-16 * last2);
+        sums[t * blocks + b] = scales[t * blocks + b] * sum;
         for (int o = 0; o < 4; o++) {
             int octet = 0;
             for (int j = 8 * o; j < 8 * o + 8; j++) {
                 octet += block[j];
             }
-            q6Offsets[(4 * t + o) * (cols / QK) + b] = (short) (-32 * octet);
+            q6Offsets[(4 * t + o) * blocks + b] = (short) (-32 * octet);
+        }
+    }
+
+    /**
+     * {@link #blockSums} for the blocks of whole group g of vector t at once, one block per lane: step j of the group
+     * holds value j of each. Running sums of the steps stay within shorts (32 · 127), and so do the offsets made of
+     * them. Block by block, the scalar sums took about half of a 3072-wide vector's quantization.
+     */
+    private void groupSums(int t, int g) {
+        int lanes = PackedTensor.LANES;
+        int blocks = cols / QK;
+        int steps = t * cols + g * QK * lanes;
+        int at = t * blocks + g * lanes;
+        ShortVector running = ShortVector.zero(S_FULL);
+        ShortVector octetStart = running;
+        ShortVector first15 = running;
+        ShortVector first30 = running;
+        for (int j = 0; j < QK; j++) {
+            running = running.add((ShortVector) ByteVector.fromArray(B_HALF, values, steps + j * lanes)
+                    .convertShape(VectorOperators.B2S, S_FULL, 0));
+            if (j == 14) {
+                first15 = running;
+            } else if (j == 15) {
+                running.mul((short) -8).intoArray(lowOffsets, at);
+            } else if (j == 29) {
+                first30 = running;
+            }
+            if (j % 8 == 7) {
+                running.sub(octetStart).mul((short) -32).intoArray(q6Offsets, (4 * t + j / 8) * blocks + g * lanes);
+                octetStart = running;
+            }
+        }
+        running.mul((short) -8).intoArray(q4Offsets, at);
+        first15.mul((short) -16).intoArray(q5Offsets, 3 * t * blocks + g * lanes);
+        first30.sub(first15).mul((short) -16).intoArray(q5Offsets, (3 * t + 1) * blocks + g * lanes);
+        running.sub(first30).mul((short) -16).intoArray(q5Offsets, (3 * t + 2) * blocks + g * lanes);
+        for (int part = 0; part < 2; part++) {
+            ((FloatVector) running.convertShape(VectorOperators.S2I, I, part).convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.fromArray(F, scales, at + part * L)).intoArray(sums, at + part * L);
         }
     }
 

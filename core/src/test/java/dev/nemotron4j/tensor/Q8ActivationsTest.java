@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -55,5 +56,50 @@ class Q8ActivationsTest {
                 }
             }
         }
+    }
+
+    /**
+     * Whole groups, quantized step by step, against each value rounded alone; their vector sums against the scalar
+     * ones of {@link Q8Activations#blockSums}, with blocks of all 127 and all −127 among them (the largest offsets that
+     * must fit in shorts).
+     */
+    @Test
+    void groupsMatchTheScalarReference() {
+        int cols = 2 * PackedTensor.LANES * Q8Activations.QK + 64; // two whole groups and two tail blocks
+        int n = 3;
+        Random rnd = new Random(5);
+        float[] x = new float[n * cols];
+        for (int i = 0; i < x.length; i++) {
+            int block = i / Q8Activations.QK;
+            x[i] = block % 7 == 1 ? 3f : block % 7 == 4 ? -3f : (float) rnd.nextGaussian();
+        }
+        Q8Activations q = new Q8Activations();
+        q.quantize(x, n, cols);
+        for (int t = 0; t < n; t++) {
+            for (int c = 0; c < cols; c++) {
+                int b = c / Q8Activations.QK;
+                float d = Q8Activations.blockScale(x, t * cols + b * Q8Activations.QK);
+                assertEquals(d, q.scale(t, b));
+                assertEquals(Q8Activations.round(x[t * cols + c] * (1f / d)), q.value(t, c),
+                        "vector " + t + " column " + c);
+            }
+        }
+        short[] low = q.lowOffsets.clone();
+        short[] q4 = q.q4Offsets.clone();
+        short[] q5 = q.q5Offsets.clone();
+        short[] q6 = q.q6Offsets.clone();
+        float[] sums = q.sums.clone();
+        for (int t = 0; t < n; t++) {
+            for (int b = 0; b < cols / Q8Activations.QK; b++) {
+                q.blockSums(t, b);
+            }
+        }
+        assertArrayEquals(q.lowOffsets, low);
+        assertArrayEquals(q.q4Offsets, q4);
+        assertArrayEquals(q.q5Offsets, q5);
+        assertArrayEquals(q.q6Offsets, q6);
+        assertArrayEquals(q.sums, sums);
+        assertEquals(-8 * 32 * 127, q.q4Offsets[1]);
+        assertEquals(8 * 32 * 127, q.q4Offsets[4]);
     }
 }
