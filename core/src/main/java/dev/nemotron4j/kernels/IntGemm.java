@@ -55,8 +55,11 @@ public final class IntGemm {
      * against 36.6 / 42.2 / 40.7 with 8; whole rows no faster than 64 blocks.
      */
     private static final int CHUNK_BLOCKS = 64;
-    /** Blocks of 32 columns per vector in a pass of the quantization: 128 KB of xt for a block of tokens. */
-    private static final int QUANTIZE_BLOCKS = 32;
+    /**
+     * Blocks of 32 columns per task of the quantization (64 KB of xt for a block of tokens): a prompt of one block of
+     * tokens still splits over the threads.
+     */
+    private static final int QUANTIZE_BLOCKS = 16;
     /** Vectors of 16-bit lanes per block of tokens. */
     private static final int VECTORS = 2;
     /** Tokens (activation vectors) per block: one per 16-bit lane of VECTORS vectors. */
@@ -93,7 +96,7 @@ public final class IntGemm {
         job.cols = cols;
         job.transposing = true;
         try {
-            Parallel.forRange(blocks, 1, job);
+            Parallel.forRange(blocks * job.quantizeChunks(), 1, job);
         } finally {
             job.transposing = false;
             job.x = null;
@@ -198,8 +201,10 @@ public final class IntGemm {
         @Override
         public void run(int from, int to) {
             if (transposing) {
-                for (int b = from; b < to; b++) {
-                    quantize(b);
+                int chunks = quantizeChunks();
+                for (int task = from; task < to; task++) {
+                    int j0 = task % chunks * QUANTIZE_BLOCKS;
+                    quantize(task / chunks, j0, Math.min(j0 + QUANTIZE_BLOCKS, cols / QK));
                 }
                 return;
             }
@@ -275,45 +280,47 @@ public final class IntGemm {
             }
         }
 
+        /** Tasks of the quantization per block of tokens: chunks of {@link #QUANTIZE_BLOCKS} blocks. */
+        int quantizeChunks() {
+            return (cols / QK + QUANTIZE_BLOCKS - 1) / QUANTIZE_BLOCKS;
+        }
+
         /**
-         * Quantizes and transposes block b of the vectors; lanes past the n-th vector are zero. Vector by vector
-         * over a chunk of {@link #QUANTIZE_BLOCKS} blocks, so that the activations are read in runs of that length
-         * and the chunk of xt being written stays in L2: 512 vectors of 9216, one thread, 7.5 ms against 15 block by
-         * block over all the vectors in turn (which read 64 rows of x 128 bytes at a time).
+         * Quantizes and transposes activation blocks [j0, j1) of token block b; lanes past the n-th vector are zero.
+         * Vector by vector over the chunk, so that the activations are read in runs of its length and the chunk of
+         * xt being written stays in L2: 512 vectors of 9216, one thread, 7.5 ms against 15 block by block over all
+         * the vectors in turn (which read 64 rows of x 128 bytes at a time).
          */
-        private void quantize(int b) {
+        private void quantize(int b, int j0, int j1) {
             int blocks = cols / QK;
             int t0 = b * TOKENS;
             int count = Math.min(TOKENS, n - t0);
             int[] block = SCRATCH.get().block;
-            for (int j0 = 0; j0 < blocks; j0 += QUANTIZE_BLOCKS) {
-                int j1 = Math.min(j0 + QUANTIZE_BLOCKS, blocks);
-                for (int i = 0; i < TOKENS; i++) {
-                    int lane = floatLane(i);
-                    for (int j = j0; j < j1; j++) {
-                        int xtBlock = (b * cols + j * QK) * TOKENS + i;
-                        int scaleAt = (b * blocks + j) * TOKENS + lane;
-                        if (i >= count) {
-                            for (int k = 0; k < QK; k++) {
-                                xt[xtBlock + k * TOKENS] = 0;
-                            }
-                            scales[scaleAt] = 0f;
-                            sums[scaleAt] = 0f;
-                            continue;
-                        }
-                        int src = (t0 + i) * cols + j * QK;
-                        float d = Q8Activations.blockScale(x, src);
-                        Q8Activations.roundBlock(x, src, d != 0f ? 1f / d : 0f, block);
-                        IntVector sum = IntVector.zero(I);
-                        for (int k = 0; k < QK; k += LF) {
-                            sum = sum.add(IntVector.fromArray(I, block, k));
-                        }
+            for (int i = 0; i < TOKENS; i++) {
+                int lane = floatLane(i);
+                for (int j = j0; j < j1; j++) {
+                    int xtBlock = (b * cols + j * QK) * TOKENS + i;
+                    int scaleAt = (b * blocks + j) * TOKENS + lane;
+                    if (i >= count) {
                         for (int k = 0; k < QK; k++) {
-                            xt[xtBlock + k * TOKENS] = (short) block[k];
+                            xt[xtBlock + k * TOKENS] = 0;
                         }
-                        scales[scaleAt] = d * 0x1p-16f;
-                        sums[scaleAt] = d * sum.reduceLanes(ADD);
+                        scales[scaleAt] = 0f;
+                        sums[scaleAt] = 0f;
+                        continue;
                     }
+                    int src = (t0 + i) * cols + j * QK;
+                    float d = Q8Activations.blockScale(x, src);
+                    Q8Activations.roundBlock(x, src, d != 0f ? 1f / d : 0f, block);
+                    IntVector sum = IntVector.zero(I);
+                    for (int k = 0; k < QK; k += LF) {
+                        sum = sum.add(IntVector.fromArray(I, block, k));
+                    }
+                    for (int k = 0; k < QK; k++) {
+                        xt[xtBlock + k * TOKENS] = (short) block[k];
+                    }
+                    scales[scaleAt] = d * 0x1p-16f;
+                    sums[scaleAt] = d * sum.reduceLanes(ADD);
                 }
             }
         }
