@@ -27,10 +27,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * One matrix of Nemotron-Mini-4B's MLP (up: 9216 × 3072) times a batch of activation vectors: batch 1 is a decode
  * step, 64 a prompt's tail (the float product), 256 a whole prompt pass (the integer product for packed Q4_0 and
- * Q4_K). Weights are random blocks with sane f16 scales; the {@code _PACKED} types
- * are the same blocks in the layouts the model repacks them into at load. {@code copies} matrices of that shape are
- * multiplied in turn: with copies totalling well over the L3 (32 MB here), decode reads its weights from memory, as
- * in the model, instead of from cache (e.g. {@code -p rows=1364 -p cols=12288 -p copies=18} against
+ * Q4_K). Weights are random blocks with sane f16 scales; the {@code _PACKED} types are the same blocks in the layouts
+ * the model repacks them into at load, always as one packed matrix: the model keeps matrices wider than 4096 columns
+ * as column blocks instead, and one matrix here measures the wide rows those replace. {@code copies} matrices of that
+ * shape are multiplied in turn: with copies totalling well over the L3 (32 MB here), decode reads its weights from
+ * memory, as in the model, instead of from cache (e.g. {@code -p rows=1364 -p cols=12288 -p copies=18} against
  * {@code -p rows=4096 -p cols=4096 -p copies=18}: the same bytes in wide and in narrow rows).
  */
 @State(Scope.Benchmark)

@@ -203,9 +203,8 @@ final class WeightCache implements AutoCloseable {
                     long offset = align(end);
                     writeFully(channel, t.data(), offset);
                     end = offset + t.data().byteSize();
-                    boolean packed = t instanceof PackedTensor || t instanceof ColumnBlocks;
                     tensors.addObject().put("name", e.getKey()).put("type", t.type().name())
-                            .put("packed", packed).put("rows", t.rows()).put("cols", t.cols())
+                            .put("packed", ColumnBlocks.isPacked(t)).put("rows", t.rows()).put("cols", t.cols())
                             .put("offset", offset).put("bytes", t.data().byteSize());
                 }
                 byte[] index = JSON.writeValueAsBytes(identity.deepCopy().set("tensors", tensors));

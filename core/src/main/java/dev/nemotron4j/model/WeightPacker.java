@@ -28,8 +28,7 @@ final class WeightPacker {
     }
 
     WeightTensor apply(WeightTensor m) {
-        if (!enabled || !PackedTensor.fits(m.cols()) || m instanceof PackedTensor || m instanceof ColumnBlocks
-                || !PackedTensor.packs(m.type())) {
+        if (!enabled || !PackedTensor.fits(m.cols()) || ColumnBlocks.isPacked(m) || !PackedTensor.packs(m.type())) {
             return m;
         }
         MemorySegment source = m.data();

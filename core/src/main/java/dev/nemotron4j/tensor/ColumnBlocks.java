@@ -116,6 +116,11 @@ public final class ColumnBlocks extends WeightTensor implements IntegerRows {
         return splits(type, cols) ? view(type, data, rows, cols) : PackedTensor.view(type, data, rows, cols);
     }
 
+    /** Whether {@code matrix} is in a packed layout: what {@link #viewPacked} returns. */
+    public static boolean isPacked(WeightTensor matrix) {
+        return matrix instanceof PackedTensor || matrix instanceof ColumnBlocks;
+    }
+
     /** A view of bytes {@link #pack} wrote for a rows × cols matrix of {@code type}. */
     public static ColumnBlocks view(GGMLType type, MemorySegment data, int rows, int cols) {
         int[] starts = starts(cols);
