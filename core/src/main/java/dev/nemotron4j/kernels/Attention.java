@@ -18,11 +18,13 @@ import java.util.Arrays;
  * The rows of a run (consecutive positions of one sequence, a prompt chunk or a single decoding row) attend in tiles
  * of four query vectors of one kv head: a score vector holds one query against L positions (no horizontal sums) and
  * each key load feeds four queries, the softmax exponentials are vector ops, and each load of four value vectors feeds
- * the four queries' sixteen sums. A decoding row of Nemotron-Mini's shape (three query heads per kv head) is one
- * tile per kv head. Heads whose size is not a multiple of 4·L attend one query vector at a time ({@link #attend}).
+ * the four queries' sixteen sums. The positions go by spans ({@link #SPAN}), each taken by every tile of a task while
+ * its keys and values are in L2, with an online softmax. A decoding row of Nemotron-Mini's shape (three query heads
+ * per kv head) is one tile per kv head. Heads whose size is not a multiple of 4·L attend one query vector at a time
+ * ({@link #attend}).
  *
- * <p>A cache of half floats ({@link #attendAllHalf}) takes half the memory and half the reads: a tile converts each key
- * block, and the value rows of each block of positions, to floats in L1 as it reaches them, then runs the same code.
+ * <p>A cache of half floats ({@link #attendAllHalf}) takes half the memory and half the reads: each span's keys and
+ * values are converted to floats once, for all the tiles of a task, then the same code runs.
  */
 public final class Attention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -35,9 +37,15 @@ public final class Attention {
     public static final int KEY_BLOCK = 2 * L;
     /** Rows of a run per task. */
     private static final int ROWS_PER_TASK = 64;
+    /**
+     * Positions per span: a kv head's keys and values of a span (128 KB each for a head of 128) stay in L2 while
+     * every tile of a task takes them. 4B shape, 512 rows at depth 2048, 2 threads: 400–414 ms per 4 layers against
+     * 526 with every tile over all positions; spans of 128 and 512 positions no different.
+     */
+    private static final int SPAN = 8 * KEY_BLOCK;
     /** One reusable job per calling thread, so attention allocates nothing once grown. */
     private static final ThreadLocal<Heads> JOB = ThreadLocal.withInitial(Heads::new);
-    /** Per worker thread: scores and row sums of a tile. */
+    /** Per worker thread: a tile's scores and the running softmax of a task. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Attention() {
@@ -207,20 +215,31 @@ public final class Attention {
     private static final class Scratch {
         /** Scores, then exponentials, of a tile's query vectors: [query][position]. */
         private final float[][] scores = new float[QUERIES][0];
-        final float[] sums = new float[QUERIES];
         final int[] qOffsets = new int[QUERIES];
         final int[] ends = new int[QUERIES];
-        /** A key block of a half-float cache as floats, [dimension][position in block]. */
-        float[] keyBlock = new float[0];
-        /** 4·L dimensions of the value rows of a block of positions of a half-float cache, as floats. */
-        final float[] valueBlock = new float[KEY_BLOCK * 4 * L];
+        /** Per query vector of a run: the largest score so far, the sum of exponentials, the weighted value sums. */
+        float[] maxes = new float[0];
+        float[] expSums = new float[0];
+        float[] sums = new float[0];
+        /** The factor a span's new maximum puts on each of a tile's sums so far. */
+        final float[] corrections = new float[QUERIES];
+        /** The key blocks of a span of a half-float cache as floats, [block][dimension][position in block]. */
+        private float[] keySpan = new float[0];
+        /** A kv head's value rows of a span of a half-float cache as floats, [position][dimension]. */
+        private float[] valueSpan = new float[0];
 
-        /** {@link #keyBlock}, of at least a block of positions for every dimension. */
-        float[] keyBlock(int headDim) {
-            if (keyBlock.length < KEY_BLOCK * headDim) {
-                keyBlock = new float[KEY_BLOCK * headDim];
+        float[] keySpan(int headDim) {
+            if (keySpan.length < SPAN * headDim) {
+                keySpan = new float[SPAN * headDim];
             }
-            return keyBlock;
+            return keySpan;
+        }
+
+        float[] valueSpan(int headDim) {
+            if (valueSpan.length < SPAN * headDim) {
+                valueSpan = new float[SPAN * headDim];
+            }
+            return valueSpan;
         }
 
         /** The score rows, each of at least {@code positions} floats. */
@@ -232,46 +251,104 @@ public final class Attention {
             }
             return scores;
         }
+
+        /** Clears the running softmax of {@code vectors} query vectors. */
+        void startRun(int vectors, int headDim) {
+            if (maxes.length < vectors) {
+                maxes = new float[vectors];
+                expSums = new float[vectors];
+            }
+            if (sums.length < vectors * headDim) {
+                sums = new float[vectors * headDim];
+            }
+            Arrays.fill(maxes, 0, vectors, Float.NEGATIVE_INFINITY);
+            Arrays.fill(expSums, 0, vectors, 0f);
+            Arrays.fill(sums, 0, vectors * headDim, 0f);
+        }
+
+        /**
+         * Takes query vector v's scores of a span into its running softmax: scores[0 … valid) become exp(score − the
+         * new maximum), scores[valid … end) (the causal mask) zero. Returns the factor on the vector's sums so far.
+         */
+        float softmaxStep(int v, float[] scores, int valid, int end) {
+            if (valid <= 0) {
+                Arrays.fill(scores, 0, end, 0f);
+                return 1f;
+            }
+            float max = Math.max(maxes[v], max(scores, valid));
+            float correction = (float) Math.exp(maxes[v] - max);
+            expSums[v] = expSums[v] * correction + exponentials(scores, valid, max);
+            Arrays.fill(scores, valid, end, 0f);
+            maxes[v] = max;
+            return correction;
+        }
     }
 
     /**
      * Rows [from, to) of one run, query heads of kv head g: query vector v = (row from + v / group, head
-     * g·group + v % group), taken QUERIES at a time.
+     * g·group + v % group), taken QUERIES at a time. The positions are taken a span of {@link #SPAN} at a time, every
+     * tile of the run over one span before the next, so that the span's keys and values, read from memory once, serve
+     * all the tiles from L2: the softmax is online, each vector's running maximum, sum of exponentials and weighted sum
+     * of values rescaled whenever a span raises the maximum.
      */
     private static void block(Heads job, Scratch s, int from, int to, int g) {
         int headDim = job.headDim;
         int kvOffset = g * headDim;
         short[] halfKeys = job.halfKeys != null ? job.halfKeys[from] : null;
-        float[] keys = halfKeys != null ? s.keyBlock(headDim) : job.keys[from];
+        short[] halfValues = job.halfValues != null ? job.halfValues[from] : null;
+        float[] keys = halfKeys != null ? s.keySpan(headDim) : job.keys[from];
         int keyStride = (halfKeys != null ? halfKeys.length : keys.length) / job.kvDim;
-        float[][] scores = s.scores(keyStride(job.positions[to - 1] + 1));
+        float[][] scores = s.scores(SPAN);
         float scale = (float) (1.0 / Math.sqrt(headDim));
         int vectors = (to - from) * job.group;
+        s.startRun(vectors, headDim);
         int[] qOffsets = s.qOffsets;
         int[] ends = s.ends;
-        for (int v0 = 0; v0 < vectors; v0 += QUERIES) {
-            int count = Math.min(QUERIES, vectors - v0);
-            for (int i = 0; i < QUERIES; i++) {
-                int v = v0 + Math.min(i, count - 1); // a short tile repeats its last vector
-                int row = from + v / job.group;
-                qOffsets[i] = row * job.qDim + (g * job.group + v % job.group) * headDim;
-                ends[i] = job.positions[row] + 1;
-            }
-            int tileEnd = ends[QUERIES - 1];
-            for (int j = 0; j < tileEnd; j += KEY_BLOCK) {
-                int at = keyOffset(g, j, headDim, keyStride);
-                if (halfKeys != null) {
-                    toFloats(halfKeys, at, headDim, keys);
-                    at = 0;
+        int runEnd = job.positions[to - 1] + 1;
+        for (int span = 0; span < runEnd; span += SPAN) {
+            int spanEnd = Math.min(runEnd, span + SPAN);
+            float[] values = job.values != null ? job.values[from] : s.valueSpan(headDim);
+            int valueAt = span * job.kvDim + kvOffset;
+            int valueStride = job.kvDim;
+            if (halfKeys != null) {
+                for (int j = span; j < spanEnd; j += KEY_BLOCK) {
+                    toFloats(halfKeys, keyOffset(g, j, headDim, keyStride), headDim, keys, (j - span) * headDim);
                 }
-                scores(job.q, qOffsets, keys, at, headDim, scale, scores, j);
+                toFloats(halfValues, job.kvDim, kvOffset, headDim, span, spanEnd, values);
+                valueAt = 0;
+                valueStride = headDim;
             }
-            for (int i = 0; i < count; i++) {
-                s.sums[i] = softmax(scores[i], ends[i]);
+            for (int v0 = 0; v0 < vectors; v0 += QUERIES) {
+                int count = Math.min(QUERIES, vectors - v0);
+                for (int i = 0; i < QUERIES; i++) {
+                    int v = v0 + Math.min(i, count - 1); // a short tile repeats its last vector
+                    int row = from + v / job.group;
+                    qOffsets[i] = row * job.qDim + (g * job.group + v % job.group) * headDim;
+                    ends[i] = job.positions[row] + 1;
+                }
+                int end = Math.min(spanEnd, ends[QUERIES - 1]);
+                if (end <= span) {
+                    continue; // the causal mask: these rows end before the span
+                }
+                for (int j = span; j < end; j += KEY_BLOCK) {
+                    int at = halfKeys != null ? (j - span) * headDim : keyOffset(g, j, headDim, keyStride);
+                    scores(job.q, qOffsets, keys, at, headDim, scale, scores, j - span);
+                }
+                for (int i = 0; i < QUERIES; i++) {
+                    s.corrections[i] = i < count
+                            ? s.softmaxStep(v0 + i, scores[i], Math.min(end, ends[i]) - span, end - span) : 0f;
+                }
+                values(scores, s.corrections, end - span, values, valueAt, valueStride, headDim, s.sums, v0,
+                        Math.min(v0 + QUERIES - 1, vectors - 1));
             }
-            values(scores, s.sums, count, ends, job.values != null ? job.values[from] : null,
-                    job.halfValues != null ? job.halfValues[from] : null, s.valueBlock, job.kvDim, kvOffset, headDim,
-                    job.out, qOffsets);
+        }
+        for (int v = 0; v < vectors; v++) {
+            int row = from + v / job.group;
+            int o = row * job.qDim + (g * job.group + v % job.group) * headDim;
+            float inverse = 1f / s.expSums[v];
+            for (int d = 0; d < headDim; d++) {
+                job.out[o + d] = s.sums[v * headDim + d] * inverse;
+            }
         }
     }
 
@@ -313,8 +390,8 @@ public final class Attention {
         b3.mul(scale).intoArray(scores[3], j + L);
     }
 
-    /** Replaces scores[0 … end) by exp(score − max) and returns their sum. */
-    private static float softmax(float[] scores, int end) {
+    /** The largest of scores[0 … end). */
+    private static float max(float[] scores, int end) {
         int upper = end - end % L;
         FloatVector maxes = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < upper; j += L) {
@@ -324,6 +401,12 @@ public final class Attention {
         for (int j = upper; j < end; j++) {
             max = Math.max(max, scores[j]);
         }
+        return max;
+    }
+
+    /** Replaces scores[0 … end) by exp(score − max) and returns their sum. */
+    private static float exponentials(float[] scores, int end, float max) {
+        int upper = end - end % L;
         VectorMath.expInPlace(scores, 0, upper, max);
         FloatVector sums = FloatVector.zero(F);
         for (int j = 0; j < upper; j += L) {
@@ -341,95 +424,91 @@ public final class Attention {
         return sum;
     }
 
+    /** Replaces scores[0 … end) by exp(score − max) and returns their sum. */
+    private static float softmax(float[] scores, int end) {
+        return exponentials(scores, end, max(scores, end));
+    }
+
     /**
-     * out_i = Σ_j p_i[j] · v_j / sums[i] for the first {@code count} query vectors, j below each one's end: four
-     * vectors of a value row at a time (a quarter of it with AVX-512 and a head of 128), each load feeding the four
-     * query vectors. The rows are read from {@code values}, or, a block of positions at a time, converted from
-     * {@code halfValues} into {@code valueBlock}.
+     * sums[v·headDim …] = corrections[i] · sums[v·headDim …] + Σ_j p_i[j] · v_j over j in [0, n), for the query
+     * vectors v = first + i of a tile (vectors past {@code last} repeat it, and are not stored), value row j at
+     * rows[at + j·stride …]: four vectors of a value row at a time (a quarter of it with AVX-512 and a head of 128),
+     * each load feeding the four query vectors.
      */
-    private static void values(float[][] p, float[] sums, int count, int[] ends, float[] values, short[] halfValues,
-                               float[] valueBlock, int kvDim, int kvOffset, int headDim, float[] out,
-                               int[] qOffsets) {
+    private static void values(float[][] p, float[] corrections, int n, float[] rows, int at, int stride,
+                               int headDim, float[] sums, int first, int last) {
         float[] p0 = p[0];
         float[] p1 = p[1];
         float[] p2 = p[2];
         float[] p3 = p[3];
-        for (int i = 0; i < count; i++) {
-            Arrays.fill(p[i], ends[i], ends[QUERIES - 1], 0f); // the causal mask of the earlier rows of the tile
-        }
-        int end = ends[count - 1];
+        int s0 = first * headDim;
+        int s1 = Math.min(first + 1, last) * headDim;
+        int s2 = Math.min(first + 2, last) * headDim;
+        int s3 = Math.min(first + 3, last) * headDim;
+        float c0 = corrections[0];
+        float c1 = corrections[1];
+        float c2 = corrections[2];
+        float c3 = corrections[3];
         for (int d = 0; d < headDim; d += 4 * L) {
-            FloatVector o00 = FloatVector.zero(F), o01 = o00, o02 = o00, o03 = o00, o10 = o00, o11 = o00, o12 = o00,
-                    o13 = o00, o20 = o00, o21 = o00, o22 = o00, o23 = o00, o30 = o00, o31 = o00, o32 = o00, o33 = o00;
-            for (int j0 = 0; j0 < end; j0 += KEY_BLOCK) {
-                int j1 = Math.min(end, j0 + KEY_BLOCK);
-                float[] rows = values;
-                int v = j0 * kvDim + kvOffset + d;
-                int stride = kvDim;
-                if (halfValues != null) {
-                    toFloats(halfValues, kvDim, kvOffset + d, j0, j1, valueBlock);
-                    rows = valueBlock;
-                    v = 0;
-                    stride = 4 * L;
-                }
-                for (int j = j0; j < j1; j++, v += stride) {
-                    FloatVector x0 = FloatVector.fromArray(F, rows, v);
-                    FloatVector x1 = FloatVector.fromArray(F, rows, v + L);
-                    FloatVector x2 = FloatVector.fromArray(F, rows, v + 2 * L);
-                    FloatVector x3 = FloatVector.fromArray(F, rows, v + 3 * L);
-                    FloatVector w = FloatVector.broadcast(F, p0[j]);
-                    o00 = x0.fma(w, o00);
-                    o01 = x1.fma(w, o01);
-                    o02 = x2.fma(w, o02);
-                    o03 = x3.fma(w, o03);
-                    w = FloatVector.broadcast(F, p1[j]);
-                    o10 = x0.fma(w, o10);
-                    o11 = x1.fma(w, o11);
-                    o12 = x2.fma(w, o12);
-                    o13 = x3.fma(w, o13);
-                    w = FloatVector.broadcast(F, p2[j]);
-                    o20 = x0.fma(w, o20);
-                    o21 = x1.fma(w, o21);
-                    o22 = x2.fma(w, o22);
-                    o23 = x3.fma(w, o23);
-                    w = FloatVector.broadcast(F, p3[j]);
-                    o30 = x0.fma(w, o30);
-                    o31 = x1.fma(w, o31);
-                    o32 = x2.fma(w, o32);
-                    o33 = x3.fma(w, o33);
-                }
+            FloatVector o00 = FloatVector.fromArray(F, sums, s0 + d).mul(c0);
+            FloatVector o01 = FloatVector.fromArray(F, sums, s0 + d + L).mul(c0);
+            FloatVector o02 = FloatVector.fromArray(F, sums, s0 + d + 2 * L).mul(c0);
+            FloatVector o03 = FloatVector.fromArray(F, sums, s0 + d + 3 * L).mul(c0);
+            FloatVector o10 = FloatVector.fromArray(F, sums, s1 + d).mul(c1);
+            FloatVector o11 = FloatVector.fromArray(F, sums, s1 + d + L).mul(c1);
+            FloatVector o12 = FloatVector.fromArray(F, sums, s1 + d + 2 * L).mul(c1);
+            FloatVector o13 = FloatVector.fromArray(F, sums, s1 + d + 3 * L).mul(c1);
+            FloatVector o20 = FloatVector.fromArray(F, sums, s2 + d).mul(c2);
+            FloatVector o21 = FloatVector.fromArray(F, sums, s2 + d + L).mul(c2);
+            FloatVector o22 = FloatVector.fromArray(F, sums, s2 + d + 2 * L).mul(c2);
+            FloatVector o23 = FloatVector.fromArray(F, sums, s2 + d + 3 * L).mul(c2);
+            FloatVector o30 = FloatVector.fromArray(F, sums, s3 + d).mul(c3);
+            FloatVector o31 = FloatVector.fromArray(F, sums, s3 + d + L).mul(c3);
+            FloatVector o32 = FloatVector.fromArray(F, sums, s3 + d + 2 * L).mul(c3);
+            FloatVector o33 = FloatVector.fromArray(F, sums, s3 + d + 3 * L).mul(c3);
+            for (int j = 0, v = at + d; j < n; j++, v += stride) {
+                FloatVector x0 = FloatVector.fromArray(F, rows, v);
+                FloatVector x1 = FloatVector.fromArray(F, rows, v + L);
+                FloatVector x2 = FloatVector.fromArray(F, rows, v + 2 * L);
+                FloatVector x3 = FloatVector.fromArray(F, rows, v + 3 * L);
+                FloatVector w = FloatVector.broadcast(F, p0[j]);
+                o00 = x0.fma(w, o00);
+                o01 = x1.fma(w, o01);
+                o02 = x2.fma(w, o02);
+                o03 = x3.fma(w, o03);
+                w = FloatVector.broadcast(F, p1[j]);
+                o10 = x0.fma(w, o10);
+                o11 = x1.fma(w, o11);
+                o12 = x2.fma(w, o12);
+                o13 = x3.fma(w, o13);
+                w = FloatVector.broadcast(F, p2[j]);
+                o20 = x0.fma(w, o20);
+                o21 = x1.fma(w, o21);
+                o22 = x2.fma(w, o22);
+                o23 = x3.fma(w, o23);
+                w = FloatVector.broadcast(F, p3[j]);
+                o30 = x0.fma(w, o30);
+                o31 = x1.fma(w, o31);
+                o32 = x2.fma(w, o32);
+                o33 = x3.fma(w, o33);
             }
-            // Vectors passed to a helper would be boxed: the stores are written out.
-            int o = qOffsets[0] + d;
-            float scale = 1f / sums[0];
-            o00.mul(scale).intoArray(out, o);
-            o01.mul(scale).intoArray(out, o + L);
-            o02.mul(scale).intoArray(out, o + 2 * L);
-            o03.mul(scale).intoArray(out, o + 3 * L);
-            if (count > 1) {
-                o = qOffsets[1] + d;
-                scale = 1f / sums[1];
-                o10.mul(scale).intoArray(out, o);
-                o11.mul(scale).intoArray(out, o + L);
-                o12.mul(scale).intoArray(out, o + 2 * L);
-                o13.mul(scale).intoArray(out, o + 3 * L);
-            }
-            if (count > 2) {
-                o = qOffsets[2] + d;
-                scale = 1f / sums[2];
-                o20.mul(scale).intoArray(out, o);
-                o21.mul(scale).intoArray(out, o + L);
-                o22.mul(scale).intoArray(out, o + 2 * L);
-                o23.mul(scale).intoArray(out, o + 3 * L);
-            }
-            if (count > 3) {
-                o = qOffsets[3] + d;
-                scale = 1f / sums[3];
-                o30.mul(scale).intoArray(out, o);
-                o31.mul(scale).intoArray(out, o + L);
-                o32.mul(scale).intoArray(out, o + 2 * L);
-                o33.mul(scale).intoArray(out, o + 3 * L);
-            }
+            // Vectors passed to a helper would be boxed: the stores are written out, the repeated vectors' last.
+            o30.intoArray(sums, s3 + d);
+            o31.intoArray(sums, s3 + d + L);
+            o32.intoArray(sums, s3 + d + 2 * L);
+            o33.intoArray(sums, s3 + d + 3 * L);
+            o20.intoArray(sums, s2 + d);
+            o21.intoArray(sums, s2 + d + L);
+            o22.intoArray(sums, s2 + d + 2 * L);
+            o23.intoArray(sums, s2 + d + 3 * L);
+            o10.intoArray(sums, s1 + d);
+            o11.intoArray(sums, s1 + d + L);
+            o12.intoArray(sums, s1 + d + 2 * L);
+            o13.intoArray(sums, s1 + d + 3 * L);
+            o00.intoArray(sums, s0 + d);
+            o01.intoArray(sums, s0 + d + L);
+            o02.intoArray(sums, s0 + d + 2 * L);
+            o03.intoArray(sums, s0 + d + 3 * L);
         }
     }
 
@@ -487,24 +566,26 @@ public final class Attention {
      * The key block of a half-float cache at {@code at} as floats, [dimension][position in block]: per dimension one
      * load of the block's halves, whose 32-bit lanes ({@link #halfLane}) give its first and second L positions.
      */
-    private static void toFloats(short[] halves, int at, int headDim, float[] out) {
+    private static void toFloats(short[] halves, int at, int headDim, float[] out, int outOffset) {
         for (int d = 0; d < headDim; d++) {
             IntVector pairs = ShortVector.fromArray(HALVES, halves, at + d * KEY_BLOCK).reinterpretAsInts();
-            F16Tensor.highHalvesToFloats(pairs.lanewise(VectorOperators.LSHL, 16)).intoArray(out, d * KEY_BLOCK);
-            F16Tensor.highHalvesToFloats(pairs).intoArray(out, d * KEY_BLOCK + L);
+            int o = outOffset + d * KEY_BLOCK;
+            F16Tensor.highHalvesToFloats(pairs.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o);
+            F16Tensor.highHalvesToFloats(pairs).intoArray(out, o + L);
         }
     }
 
-    /** Dimensions [c0, c0 + 4·L) of the value rows [j0, j1) of a half-float cache as floats, 4·L per row. */
-    private static void toFloats(short[] halves, int kvDim, int c0, int j0, int j1, float[] out) {
-        for (int j = j0, o = 0; j < j1; j++, o += 4 * L) {
-            int row = j * kvDim + c0;
-            IntVector first = ShortVector.fromArray(HALVES, halves, row).reinterpretAsInts();
-            IntVector second = ShortVector.fromArray(HALVES, halves, row + KEY_BLOCK).reinterpretAsInts();
-            F16Tensor.highHalvesToFloats(first.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o);
-            F16Tensor.highHalvesToFloats(first).intoArray(out, o + L);
-            F16Tensor.highHalvesToFloats(second.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o + 2 * L);
-            F16Tensor.highHalvesToFloats(second).intoArray(out, o + 3 * L);
+    /**
+     * Dimensions [c0, c0 + width) of the value rows [j0, j1) of a half-float cache as floats, width per row: a run of
+     * {@link #KEY_BLOCK} halves at a time, whose 32-bit lanes ({@link #halfLane}) give its first and second L values.
+     */
+    private static void toFloats(short[] halves, int kvDim, int c0, int width, int j0, int j1, float[] out) {
+        for (int j = j0, o = 0; j < j1; j++, o += width) {
+            for (int c = 0; c < width; c += KEY_BLOCK) {
+                IntVector pairs = ShortVector.fromArray(HALVES, halves, j * kvDim + c0 + c).reinterpretAsInts();
+                F16Tensor.highHalvesToFloats(pairs.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o + c);
+                F16Tensor.highHalvesToFloats(pairs).intoArray(out, o + c + L);
+            }
         }
     }
 

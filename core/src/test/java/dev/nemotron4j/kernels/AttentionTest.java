@@ -27,6 +27,8 @@ class AttentionTest {
         check(8, 4, 128, List.of(new Run(17, 37)));
         check(6, 3, 128, List.of(new Run(100, 34))); // the last task of the chunk has two rows: one by one
         check(3, 3, 128, List.of(new Run(5, 5)));    // five query vectors per kv head: a tile of one
+        check(6, 3, 128, List.of(new Run(230, 60))); // rows ending on both sides of a span's end
+        check(8, 4, 128, List.of(new Run(490, 90))); // tasks and spans cut at other places
     }
 
     @Test
