@@ -183,6 +183,11 @@ public final class Attention {
             tasks++;
         }
 
+        /** Where query vector v of a task of rows from… and kv head g starts in q and out. */
+        int queryOffset(int from, int g, int v) {
+            return (from + v / group) * qDim + (g * group + v % group) * headDim;
+        }
+
         @Override
         public void run(int fromTask, int toTask) {
             Scratch s = SCRATCH.get();
@@ -305,9 +310,9 @@ public final class Attention {
         int[] qOffsets = s.qOffsets;
         int[] ends = s.ends;
         int runEnd = job.positions[to - 1] + 1;
+        float[] values = halfValues != null ? s.valueSpan(headDim) : job.values[from];
         for (int span = 0; span < runEnd; span += SPAN) {
             int spanEnd = Math.min(runEnd, span + SPAN);
-            float[] values = job.values != null ? job.values[from] : s.valueSpan(headDim);
             int valueAt = span * job.kvDim + kvOffset;
             int valueStride = job.kvDim;
             if (halfKeys != null) {
@@ -322,9 +327,8 @@ public final class Attention {
                 int count = Math.min(QUERIES, vectors - v0);
                 for (int i = 0; i < QUERIES; i++) {
                     int v = v0 + Math.min(i, count - 1); // a short tile repeats its last vector
-                    int row = from + v / job.group;
-                    qOffsets[i] = row * job.qDim + (g * job.group + v % job.group) * headDim;
-                    ends[i] = job.positions[row] + 1;
+                    qOffsets[i] = job.queryOffset(from, g, v);
+                    ends[i] = job.positions[from + v / job.group] + 1;
                 }
                 int end = Math.min(spanEnd, ends[QUERIES - 1]);
                 if (end <= span) {
@@ -343,8 +347,7 @@ public final class Attention {
             }
         }
         for (int v = 0; v < vectors; v++) {
-            int row = from + v / job.group;
-            int o = row * job.qDim + (g * job.group + v % job.group) * headDim;
+            int o = job.queryOffset(from, g, v);
             float inverse = 1f / s.expSums[v];
             for (int d = 0; d < headDim; d++) {
                 job.out[o + d] = s.sums[v * headDim + d] * inverse;
