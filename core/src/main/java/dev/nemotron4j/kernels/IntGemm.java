@@ -1,5 +1,6 @@
 package dev.nemotron4j.kernels;
 
+import dev.nemotron4j.tensor.ColumnBlocks;
 import dev.nemotron4j.tensor.IntegerRows;
 import dev.nemotron4j.tensor.PackedTensor;
 import dev.nemotron4j.tensor.Q8Activations;
@@ -62,6 +63,8 @@ public final class IntGemm {
     private static final int QUANTIZE_BLOCKS = 16;
     /** Vectors of 16-bit lanes per block of tokens. */
     private static final int VECTORS = 2;
+    /** Tokens of one vector of 16-bit lanes: a block's last vector is computed whole however many it holds. */
+    static final int LANE_TOKENS = LS;
     /** Tokens (activation vectors) per block: one per 16-bit lane of VECTORS vectors. */
     static final int TOKENS = VECTORS * LS;
     private static final int EVEN_MASK = 0xFFFF0000;
@@ -72,9 +75,13 @@ public final class IntGemm {
     private IntGemm() {
     }
 
-    /** Whether {@code w} has an integer form this product can take on this machine's vectors. */
+    /**
+     * Whether {@code w} has an integer form this product can take on this machine's vectors (column blocks only
+     * where their blocks have it).
+     */
     public static boolean supports(WeightTensor w) {
-        return LS >= 16 && 2 * LF == LS && w instanceof IntegerRows;
+        return LS >= 16 && 2 * LF == LS && w instanceof IntegerRows
+                && !(w instanceof ColumnBlocks blocks && !blocks.integerRows());
     }
 
     /** out[t·rows + r] = W[r]·x_t for every row r of W and the {@code n} vectors x_t = x[t·cols …]. */

@@ -24,12 +24,16 @@ public final class Matmul {
     static final int GEMM_MIN_VECTORS_PACKED = 20;
     /**
      * From this many vectors on, {@link IntGemm} takes the formats it can; below it they take the integer dot products
-     * (never {@link Gemm}). 4B Q4_0 {@code bench}, prompt tok/s in alternating pairs: 64 tokens IntGemm 43.3 / 42.8
-     * against Gemm 34.8 / 35.4; 32 tokens 34.0 / 35.6 against 27.8 / 30.8; 24 tokens 26.2 / 25.6 against the dot
-     * products 24.1 / 26.5; 16 tokens the dot products 27.9 / 27.8 against IntGemm 17.2 / 17.5 (below its block of 64
-     * tokens, IntGemm leaves most lanes empty).
+     * (never {@link Gemm}), four vectors at a time. 4B Q4_0, prompt ms/token alternating in one process: 24 tokens
+     * 28.2 with the dot products against 36.0 in IntGemm; 32 tokens 27.6 against 24.9.
      */
-    static final int INT_GEMM_MIN_VECTORS = 24;
+    static final int INT_GEMM_MIN_VECTORS = 32;
+    /**
+     * Vectors past the last whole vector of lanes of {@link IntGemm} ({@link IntGemm#LANE_TOKENS}) take the integer
+     * dot products when there are at most this many: IntGemm computes every lane of a vector, filled or not. 4B
+     * Q4_0, ms/token: 40 tokens in IntGemm alone (64 lanes) 35.5, in the dot products 29.7.
+     */
+    static final int MAX_REST_VECTORS = IntGemm.LANE_TOKENS * 7 / 8;
 
     private Matmul() {
     }
@@ -55,6 +59,12 @@ public final class Matmul {
      */
     public static void matmul(float[] x, int n, WeightTensor w1, float[] out1, WeightTensor w2, float[] out2,
                               WeightTensor w3, float[] out3) {
+        int rest = n >= INT_GEMM_MIN_VECTORS ? n % IntGemm.LANE_TOKENS : 0;
+        if (rest > 0 && rest <= MAX_REST_VECTORS && (IntGemm.supports(w1) || IntGemm.supports(w2)
+                || IntGemm.supports(w3))) {
+            matmulWithRest(x, n, rest, w1, out1, w2, out2, w3, out3);
+            return;
+        }
         w1 = byBlocks(w1, x, n, out1);
         w2 = byBlocks(w2, x, n, out2);
         w3 = byBlocks(w3, x, n, out3);
@@ -73,6 +83,67 @@ public final class Matmul {
             }
         } finally {
             job.clear();
+        }
+    }
+
+    /**
+     * The matrices {@link IntGemm} takes multiply all but the last {@code rest} vectors there and those with the
+     * dot products (copied out and back: a few hundred KB against the seconds of a prompt's products); the others
+     * take all n.
+     */
+    private static void matmulWithRest(float[] x, int n, int rest, WeightTensor w1, float[] out1, WeightTensor w2,
+                                       float[] out2, WeightTensor w3, float[] out3) {
+        int whole = n - rest;
+        matmul(x, whole, integer(w1), out1, integer(w2), out2, integer(w3), out3);
+        matmul(x, n, other(w1), out1, other(w2), out2, other(w3), out3);
+        RestScratch scratch = REST_SCRATCH.get();
+        int cols = w1.cols();
+        float[] restX = scratch.x(rest * cols);
+        System.arraycopy(x, whole * cols, restX, 0, rest * cols);
+        matmul(restX, rest, integer(w1), scratch.out(0, w1, rest), integer(w2), scratch.out(1, w2, rest),
+                integer(w3), scratch.out(2, w3, rest));
+        scratch.copyBack(0, w1, out1, whole, rest);
+        scratch.copyBack(1, w2, out2, whole, rest);
+        scratch.copyBack(2, w3, out3, whole, rest);
+    }
+
+    /** w if {@link IntGemm} takes it, else null (no matrix). */
+    private static WeightTensor integer(WeightTensor w) {
+        return IntGemm.supports(w) ? w : null;
+    }
+
+    /** w if {@link IntGemm} does not take it, else null. */
+    private static WeightTensor other(WeightTensor w) {
+        return IntGemm.supports(w) ? null : w;
+    }
+
+    private static final ThreadLocal<RestScratch> REST_SCRATCH = ThreadLocal.withInitial(RestScratch::new);
+
+    /** Per calling thread: the last vectors of a prompt and their products, for {@link #matmulWithRest}. */
+    private static final class RestScratch {
+        private float[] x = new float[0];
+        private final float[][] out = {new float[0], new float[0], new float[0]};
+
+        float[] x(int size) {
+            if (x.length < size) {
+                x = new float[size];
+            }
+            return x;
+        }
+
+        /** Room for matrix i's products with the last vectors, if {@link IntGemm} takes it. */
+        float[] out(int i, WeightTensor w, int rest) {
+            int size = IntGemm.supports(w) ? rest * w.rows() : 0;
+            if (out[i].length < size) {
+                out[i] = new float[size];
+            }
+            return out[i];
+        }
+
+        void copyBack(int i, WeightTensor w, float[] result, int whole, int rest) {
+            if (IntGemm.supports(w)) {
+                System.arraycopy(out[i], 0, result, whole * w.rows(), rest * w.rows());
+            }
         }
     }
 

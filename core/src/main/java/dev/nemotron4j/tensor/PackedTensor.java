@@ -13,7 +13,9 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
+import static dev.nemotron4j.tensor.Simd.F;
 import static dev.nemotron4j.tensor.Simd.I;
 import static dev.nemotron4j.tensor.Simd.L;
 
@@ -206,6 +208,138 @@ public abstract sealed class PackedTensor extends WeightTensor
     /** Bytes of a quad group's 32 steps, which its scales follow. */
     static final int STEPS_BYTES = QK * STEP_BYTES;
 
+    /** Vectors per {@link #quadDots4} call. */
+    static final int FOUR = 4;
+
+    /** Per thread: a quad group's block sums and a quad's float sums, for {@link #quadDots4}. */
+    static final class QuadScratch {
+        /** ints[(FOUR·u + i)·LANES + k]: the sum of block k of row i · vector t + u, offset included. */
+        final short[] ints = new short[QUAD * FOUR * LANES];
+        /** sums[(FOUR·u + i)·L …]: row i · vector t + u so far, lane by lane. */
+        final float[] sums = new float[QUAD * FOUR * L];
+    }
+
+    private static final ThreadLocal<QuadScratch> QUAD_SCRATCH = ThreadLocal.withInitial(QuadScratch::new);
+
+    /**
+     * The exact block sums of a quad group's four rows with vectors t … t+3 (their values from xg, a vector's
+     * {@code cols} apart, their offsets from xs, {@code blocks} apart), as {@link Q4_0PackedTensor} derives them,
+     * into ints: each step's three shifts serve the four vectors, and the 16 sums stay in registers for the 32 steps.
+     */
+    static void quadGroupSums4(MemorySegment data, long group, Q8Activations x, int xg, int xs, int cols, int blocks,
+                               short[] ints) {
+        byte[] values = x.values;
+        ShortVector s00 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s01 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s02 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s03 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s10 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s11 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s12 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s13 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s20 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s21 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s22 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s23 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s30 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s31 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s32 = ShortVector.zero(Simd.S_FULL);
+        ShortVector s33 = ShortVector.zero(Simd.S_FULL);
+        for (int j = 0; j < QK; j++) {
+            ShortVector q0 = ShortVector.fromMemorySegment(Simd.S_FULL, data, group + (long) j * STEP_BYTES,
+                    ByteOrder.LITTLE_ENDIAN);
+            ShortVector q1 = q0.lanewise(VectorOperators.ASHR, 4);
+            ShortVector q2 = q0.lanewise(VectorOperators.ASHR, 8);
+            ShortVector q3 = q0.lanewise(VectorOperators.ASHR, 12);
+            ShortVector v = (ShortVector) ByteVector.fromArray(Simd.B_HALF, values, xg + j * LANES)
+                    .convertShape(VectorOperators.B2S, Simd.S_FULL, 0);
+            s00 = s00.add(q0.mul(v));
+            s10 = s10.add(q1.mul(v));
+            s20 = s20.add(q2.mul(v));
+            s30 = s30.add(q3.mul(v));
+            v = (ShortVector) ByteVector.fromArray(Simd.B_HALF, values, xg + cols + j * LANES)
+                    .convertShape(VectorOperators.B2S, Simd.S_FULL, 0);
+            s01 = s01.add(q0.mul(v));
+            s11 = s11.add(q1.mul(v));
+            s21 = s21.add(q2.mul(v));
+            s31 = s31.add(q3.mul(v));
+            v = (ShortVector) ByteVector.fromArray(Simd.B_HALF, values, xg + 2 * cols + j * LANES)
+                    .convertShape(VectorOperators.B2S, Simd.S_FULL, 0);
+            s02 = s02.add(q0.mul(v));
+            s12 = s12.add(q1.mul(v));
+            s22 = s22.add(q2.mul(v));
+            s32 = s32.add(q3.mul(v));
+            v = (ShortVector) ByteVector.fromArray(Simd.B_HALF, values, xg + 3 * cols + j * LANES)
+                    .convertShape(VectorOperators.B2S, Simd.S_FULL, 0);
+            s03 = s03.add(q0.mul(v));
+            s13 = s13.add(q1.mul(v));
+            s23 = s23.add(q2.mul(v));
+            s33 = s33.add(q3.mul(v));
+        }
+        ShortVector offsets = ShortVector.fromArray(Simd.S_FULL, x.q4Offsets, xs);
+        s00.sub(s10.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 0);
+        s10.sub(s20.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 1 * LANES);
+        s20.sub(s30.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 2 * LANES);
+        s30.intoArray(ints, 3 * LANES);
+        offsets = ShortVector.fromArray(Simd.S_FULL, x.q4Offsets, xs + blocks);
+        s01.sub(s11.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 4 * LANES);
+        s11.sub(s21.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 5 * LANES);
+        s21.sub(s31.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 6 * LANES);
+        s31.intoArray(ints, 7 * LANES);
+        offsets = ShortVector.fromArray(Simd.S_FULL, x.q4Offsets, xs + 2 * blocks);
+        s02.sub(s12.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 8 * LANES);
+        s12.sub(s22.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 9 * LANES);
+        s22.sub(s32.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 10 * LANES);
+        s32.intoArray(ints, 11 * LANES);
+        offsets = ShortVector.fromArray(Simd.S_FULL, x.q4Offsets, xs + 3 * blocks);
+        s03.sub(s13.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 12 * LANES);
+        s13.sub(s23.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 13 * LANES);
+        s23.sub(s33.lanewise(VectorOperators.LSHL, 4)).add(offsets).intoArray(ints, 14 * LANES);
+        s33.intoArray(ints, 15 * LANES);
+    }
+
+    /**
+     * Rows r0 … r0+3 · vectors t … t+3 over the whole groups, into out: per group the block sums of
+     * {@link #quadGroupSums4}, which each format's {@link Quads#addQuadGroup4} scales by its rows' headers (decoded
+     * once for the four vectors).
+     */
+    final void quadDots4(int r0, Q8Activations x, int t, float[] out, QuadScratch scratch) {
+        int blocks = cols / QK;
+        long quad = rowOffset(r0);
+        Arrays.fill(scratch.sums, 0f);
+        for (int g = 0; g < groups(cols); g++) {
+            long group = quad + g * QUAD * groupBytes;
+            int xs = t * blocks + g * LANES;
+            quadGroupSums4(data, group, x, t * cols + g * QK * LANES, xs, cols, blocks, scratch.ints);
+            ((Quads) this).addQuadGroup4(group, x, xs, blocks, scratch);
+        }
+        storeQuadSums4(scratch.sums, r0, t, out);
+    }
+
+    /** Row i · vector t + u from {@link QuadScratch#sums} to out, for the four rows and vectors. */
+    private void storeQuadSums4(float[] sums, int r0, int t, float[] out) {
+        for (int u = 0; u < FOUR; u++) {
+            FloatVector a0 = FloatVector.fromArray(F, sums, FOUR * u * L);
+            FloatVector a1 = FloatVector.fromArray(F, sums, (FOUR * u + 1) * L);
+            FloatVector a2 = FloatVector.fromArray(F, sums, (FOUR * u + 2) * L);
+            FloatVector a3 = FloatVector.fromArray(F, sums, (FOUR * u + 3) * L);
+            FloatVector a01 = a0.blend(a1, VectorMath.UPPER_HALF)
+                    .add(a1.blend(a0, VectorMath.UPPER_HALF).rearrange(VectorMath.HALVINGS[0]));
+            FloatVector a23 = a2.blend(a3, VectorMath.UPPER_HALF)
+                    .add(a3.blend(a2, VectorMath.UPPER_HALF).rearrange(VectorMath.HALVINGS[0]));
+            FloatVector all = a01.blend(a23, VectorMath.ODD_QUARTERS)
+                    .add(a23.blend(a01, VectorMath.ODD_QUARTERS).rearrange(VectorMath.HALVINGS[1]));
+            for (int h = 2; h < VectorMath.HALVINGS.length; h++) {
+                all = all.add(all.rearrange(VectorMath.HALVINGS[h]));
+            }
+            int at = (t + u) * rows + r0;
+            out[at] = all.lane(0);
+            out[at + 1] = all.lane(L / 2);
+            out[at + 2] = all.lane(L / 4);
+            out[at + 3] = all.lane(3 * L / 4);
+        }
+    }
+
     /**
      * Steps j and j + 16 (j &lt; 16) of a quad group, from the four rows' byte steps: {@code rowSteps[i][at + j·LANES
      * + k]} holds value j of block k of row i in its low nibble and value j + 16 in its high nibble, that one xor
@@ -345,13 +479,21 @@ public abstract sealed class PackedTensor extends WeightTensor
 
     /**
      * Row r times every vector, tail blocks included, or the whole quad at r for a layout that keeps rows in fours
-     * ({@link Quads}), vectors two at a time; returns how many rows. Rows of a quad that the range cuts go one by one.
+     * ({@link Quads}), vectors four at a time, then two, then one; returns how many rows. Rows of a quad that the
+     * range cuts go one by one.
      */
     private int rowDots(int r, int to, Q8Activations x, float[] out) {
         int n = x.vectors();
         if (this instanceof Quads quads && r % QUAD == 0 && r + QUAD <= to) {
-            int pairs = n / 2 * 2;
-            for (int t = 0; t < pairs; t += 2) {
+            int fours = n / FOUR * FOUR;
+            if (fours > 0) {
+                QuadScratch scratch = QUAD_SCRATCH.get();
+                for (int t = 0; t < fours; t += FOUR) {
+                    quadDots4(r, x, t, out, scratch);
+                }
+            }
+            int pairs = fours + (n - fours) / 2 * 2;
+            for (int t = fours; t < pairs; t += 2) {
                 quads.quadDots(r, x, t, out);
             }
             if (pairs < n) {
@@ -374,6 +516,13 @@ public abstract sealed class PackedTensor extends WeightTensor
 
         /** {@link #quadDot} for vectors t and t + 1 together. */
         void quadDots(int r0, Q8Activations x, int t, float[] out);
+
+        /**
+         * Adds the block sums of {@link #quadGroupSums4} for the quad group at byte {@code group}, in
+         * {@code scratch.ints}, times the rows' block scales and the activation scales (from xs, {@code blocks}
+         * apart), with the format's offsets, to {@code scratch.sums}.
+         */
+        void addQuadGroup4(long group, Q8Activations x, int xs, int blocks, QuadScratch scratch);
 
         /**
          * The integer form's scales (and offsets) of a row's blocks, at scales[gOffset + b], and the values of its

@@ -323,6 +323,31 @@ public final class Q4_0PackedTensor extends PackedTensor implements IntegerRows,
         out[(t + 1) * rows + r0 + 3] = second.lane(3 * L / 4);
     }
 
+    /** Per row, its block scales, decoded once for the four vectors. */
+    @Override
+    public void addQuadGroup4(long group, Q8Activations x, int xs, int blocks, QuadScratch scratch) {
+        for (int i = 0; i < QUAD; i++) {
+            // The weight scales as Simd.highHalfUnscaled takes them, times its 2¹¹².
+            IntVector d = IntVector.fromMemorySegment(I, data, group + STEPS_BYTES + 2L * i * LANES,
+                    ByteOrder.LITTLE_ENDIAN);
+            FloatVector d0 = d.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3)
+                    .and(Simd.HALF_MASK).reinterpretAsFloats().mul(Simd.HALF_REBIAS);
+            FloatVector d1 = d.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats()
+                    .mul(Simd.HALF_REBIAS);
+            for (int u = 0; u < FOUR; u++) {
+                int at = (FOUR * u + i) * L;
+                int xu = xs + u * blocks;
+                ShortVector s = ShortVector.fromArray(S_FULL, scratch.ints, (FOUR * u + i) * LANES);
+                FloatVector a = FloatVector.fromArray(F, scratch.sums, at);
+                a = ((FloatVector) s.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                        .fma(d0.mul(FloatVector.fromArray(F, x.scales, xu)), a);
+                a = ((FloatVector) s.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                        .fma(d1.mul(FloatVector.fromArray(F, x.scales, xu + L)), a);
+                a.intoArray(scratch.sums, at);
+            }
+        }
+    }
+
     /** One row of a quad over the whole groups, for the rows of quads a range cuts; loads written out as above. */
     @Override
     float groupsDot(int row, Q8Activations x, int t) {

@@ -423,6 +423,38 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
         out[(t + 1) * rows + r0 + 3] = second.lane(3 * L / 4);
     }
 
+    /** Per row, its header, decoded once for the four vectors. */
+    @Override
+    public void addQuadGroup4(long group, Q8Activations x, int xs, int blocks, QuadScratch scratch) {
+        for (int i = 0; i < QUAD; i++) {
+            long header = group + STEPS_BYTES + (long) i * HEADER_BYTES * LANES;
+            FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, header, ByteOrder.LITTLE_ENDIAN);
+            ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, header + LANES, ByteOrder.LITTLE_ENDIAN);
+            ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, header + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector d0 = superBlocks.rearrange(D_LOW)
+                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
+            FloatVector d1 = superBlocks.rearrange(D_HIGH)
+                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
+            FloatVector c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0)));
+            FloatVector c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH)
+                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1)));
+            for (int u = 0; u < FOUR; u++) {
+                int at = (FOUR * u + i) * L;
+                int xu = xs + u * blocks;
+                ShortVector s = ShortVector.fromArray(S_FULL, scratch.ints, (FOUR * u + i) * LANES);
+                FloatVector a = FloatVector.fromArray(F, scratch.sums, at);
+                a = c0.fma(FloatVector.fromArray(F, x.sums, xu), a);
+                a = c1.fma(FloatVector.fromArray(F, x.sums, xu + L), a);
+                a = ((FloatVector) s.convertShape(VectorOperators.S2I, I, 0).convert(VectorOperators.I2F, 0))
+                        .fma(d0.mul(FloatVector.fromArray(F, x.scales, xu)), a);
+                a = ((FloatVector) s.convertShape(VectorOperators.S2I, I, 1).convert(VectorOperators.I2F, 0))
+                        .fma(d1.mul(FloatVector.fromArray(F, x.scales, xu + L)), a);
+                a.intoArray(scratch.sums, at);
+            }
+        }
+    }
+
     /** One row of a quad over the whole groups, for the rows of quads a range cuts; written out as above. */
     @Override
     float groupsDot(int row, Q8Activations x, int t) {

@@ -25,7 +25,7 @@ class MatmulTest {
     private static final float TOLERANCE = 1e-3f;
 
     @ParameterizedTest
-    @ValueSource(ints = {1, 3, 24, 100})
+    @ValueSource(ints = {1, 3, 24, 40, 100})
     void sharedInputGivesWhatEachMatrixGivesAlone(int n) {
         Parallel.setThreads(2);
         WeightTensor q = TestTensors.pack(TestTensors.random(GGMLType.Q4_0, 67, COLS, 1));
@@ -53,7 +53,10 @@ class MatmulTest {
         assertArrayEquals(q1, up, TOLERANCE);
     }
 
-    /** The integer prompt product quantizes the input once for all the matrices of a call. */
+    /**
+     * The integer prompt product quantizes the input once for all the matrices of a call; the vectors past its last
+     * whole vector of lanes (8 of 200) take the dot products, as they would alone.
+     */
     @ParameterizedTest
     @ValueSource(ints = {Matmul.INT_GEMM_MIN_VECTORS, 200})
     void integerProductsShareOneQuantization(int n) {
@@ -69,13 +72,19 @@ class MatmulTest {
         float[] other = TestTensors.gaussian(n * COLS, 9);
         float[] next = new float[n * q.rows()];
         Matmul.matmul(q, other, n, next);
+        int whole = n / IntGemm.LANE_TOKENS * IntGemm.LANE_TOKENS;
         WeightTensor[] matrices = {q, k, v, q};
         float[][] inputs = {x, x, x, other};
         float[][] results = {q1, k1, v1, next};
         for (int i = 0; i < matrices.length; i++) {
-            float[] alone = new float[n * matrices[i].rows()];
-            IntGemm.matmul(matrices[i], inputs[i], n, alone);
-            assertArrayEquals(alone, results[i], "call " + i);
+            int rows = matrices[i].rows();
+            float[] alone = new float[n * rows];
+            IntGemm.matmul(matrices[i], inputs[i], whole, alone);
+            assertArrayEquals(Arrays.copyOf(alone, whole * rows), Arrays.copyOf(results[i], whole * rows),
+                    "call " + i);
+            float[] rest = new float[(n - whole) * rows];
+            Matmul.matmul(matrices[i], Arrays.copyOfRange(inputs[i], whole * COLS, n * COLS), n - whole, rest);
+            assertArrayEquals(rest, Arrays.copyOfRange(results[i], whole * rows, n * rows), "call " + i + ", rest");
         }
     }
 

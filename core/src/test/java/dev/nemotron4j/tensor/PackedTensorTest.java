@@ -82,8 +82,9 @@ class PackedTensorTest {
             }
         }
 
-        // Five vectors: Q4_K takes two at a time, then one; and one vector alone, as decoding takes them.
-        for (int n : new int[] {5, 1}) {
+        // Seven vectors: Q4_0 and Q4_K take four at a time, then two, then one; and one vector alone, as decoding
+        // takes them.
+        for (int n : new int[] {7, 1}) {
             checkMatmul(packed, rows, cols, n, expected);
         }
     }
@@ -212,7 +213,7 @@ class PackedTensorTest {
     /**
      * Q4_0's block sums at their extremes, where the four rows of a quad share each short and only the wrapped sums
      * give each row back: nibbles 0 and 15 in every order over two quads, against activations of +127 and −127, in
-     * whole groups and in the tail.
+     * whole groups and in the tail; six vectors, four at a time, then two.
      */
     @org.junit.jupiter.api.Test
     void q4_0QuadSumsAtTheirExtremesAreExact() {
@@ -229,16 +230,18 @@ class PackedTensorTest {
             }
         }
         PackedTensor packed = pack(WeightTensor.of(GGMLType.Q4_0, data, rows, cols));
-        float[] x = new float[2 * cols];
-        Arrays.fill(x, 0, cols, 1f);
-        Arrays.fill(x, cols, 2 * cols, -1f);
+        int n = 6;
+        float[] x = new float[n * cols];
+        for (int t = 0; t < n; t++) {
+            Arrays.fill(x, t * cols, (t + 1) * cols, t % 2 == 0 ? 1f : -1f);
+        }
         Q8Activations q = new Q8Activations();
-        q.quantize(x, 2, cols);
-        float[] out = new float[2 * rows];
+        q.quantize(x, n, cols);
+        float[] out = new float[n * rows];
         packed.matmul(q, out, 0, rows);
         for (int r = 0; r < rows; r++) {
-            for (int t = 0; t < 2; t++) {
-                float exact = cols * d * (nibbles[r] - 8) * (t == 0 ? 1 : -1);
+            for (int t = 0; t < n; t++) {
+                float exact = cols * d * (nibbles[r] - 8) * (t % 2 == 0 ? 1 : -1);
                 assertEquals(exact, packed.dotScalar(r, q, t), 1e-5f * Math.abs(exact), "reference, row " + r);
                 assertEquals(exact, out[t * rows + r], 1e-5f * Math.abs(exact), "kernel, row " + r + " vector " + t);
             }
