@@ -12,16 +12,16 @@ public final class Matmul {
 
     /**
      * From this many vectors on, {@link Gemm} (decode each row once, then a register-blocked product) beats one dot
-     * product per row and vector (which reads a row from memory once and from L1 for the other vectors). Measured on
-     * the 4B shape, Q4_0, 2 threads, tokens/s of one step: 4 vectors 42 dots / 25 Gemm, 8: 59 / 53, 16: 72 / 104.
+     * product per row and vector (which reads a row from memory once and from L1 for the other vectors). 4B F16,
+     * prompt ms/token alternating in one process: 8 vectors 119 with the dot products against 122 in Gemm.
      */
     static final int GEMM_MIN_VECTORS = 12;
     /**
-     * The same crossover for a {@link PackedTensor} that {@link IntGemm} does not take, whose integer dot products are
-     * faster: measured (before IntGemm) on a 9216 × 3072 Q4_0 matrix, 2 threads, vector-matmuls/s: the integer path
-     * about 1940 at any count, Gemm 1240 at 12 vectors, 1617 at 16, 2390 at 24.
+     * The same crossover for a {@link PackedTensor} that {@link IntGemm} does not take (Q8_0, Q6_K, Q4_1, Q5_K), whose
+     * integer dot products are faster: 4B Q8_0, prompt ms/token alternating in one process, 6 vectors 110 with the
+     * dot products against 141 in Gemm, 9 vectors 118 against 103, 16 vectors 125 against 54.
      */
-    static final int GEMM_MIN_VECTORS_PACKED = 20;
+    static final int GEMM_MIN_VECTORS_PACKED = 9;
     /**
      * From this many vectors on, {@link IntGemm} takes the formats it can; below it they take the integer dot products
      * (never {@link Gemm}), four vectors at a time. 4B Q4_0, prompt ms/token alternating in one process: 24 tokens

@@ -36,7 +36,8 @@ class GemmTest {
                 for (GGMLType type : new GGMLType[] {GGMLType.F32, GGMLType.Q8_0, GGMLType.Q4_0}) {
                     for (int[] shape : new int[][] {{37, 96}, {64, 160}}) {
                         WeightTensor w = matrix(type, shape[0], shape[1]);
-                        for (int n : new int[] {1, 3, Gemm.TOKENS, 2 * Gemm.TOKENS + 5}) {
+                        int half = Gemm.TOKENS / 2;
+                        for (int n : new int[] {1, 3, half, half + 3, Gemm.TOKENS, 2 * Gemm.TOKENS + 5}) {
                             check(w, n);
                         }
                     }
