@@ -40,12 +40,11 @@ final class BenchCommand implements Callable<Integer> {
     /** Tokens evaluated before the timed decode steps, so attention is not over an empty cache. */
     private static final int DECODE_PROMPT = 8;
     /**
-     * Tokens of the untimed warm-up prompt: as many as the timed prompt up to this, so that it takes the same kernels
-     * (prompts of 24 tokens or more take the integer prompt product, which would otherwise be compiled during the
-     * first timed run), and at least 32.
+     * Tokens of the untimed warm-up prompt at most: as many as the timed prompt up to this, so that it takes the same
+     * kernels, which would otherwise be compiled during the first timed run (a prompt of 16 tokens takes the decode
+     * kernels four tokens at a time, one of 32 or more the integer prompt product).
      */
     private static final int WARM_UP_PROMPT_MAX = 128;
-    private static final int WARM_UP_PROMPT_MIN = 32;
     private static final long PROBE_BYTES = 1L << 30;
 
     @Option(names = "--model", required = true, description = "GGUF file or HF model directory")
@@ -124,7 +123,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private int warmUpPrompt() {
-        return Math.max(WARM_UP_PROMPT_MIN, Math.min(pp, WARM_UP_PROMPT_MAX));
+        return pp > 0 ? Math.min(pp, WARM_UP_PROMPT_MAX) : DECODE_PROMPT;
     }
 
     /** Pages the weights in and compiles the kernels for batched and single-token passes; not timed. */
