@@ -44,7 +44,7 @@ public final class Matmul {
      * product per row and vector, and below {@link #GEMM_MIN_VECTORS_PACKED} a {@link PackedTensor} one integer dot
      * product on the vectors quantized to 8 bits (once, before the rows are split). From there on {@link Gemm}; the
      * formats {@link IntGemm} takes go from the integer dot products straight to it, at {@link #INT_GEMM_MIN_VECTORS},
-     * the vectors past its last whole vector of lanes, when few ({@link #MAX_REST_VECTORS}), to the dot products.
+     * except the vectors past its last whole vector of lanes when they are few ({@link #MAX_REST_VECTORS}).
      * {@link ColumnBlocks} are multiplied block by block, each block so.
      */
     public static void matmul(WeightTensor w, float[] x, int n, float[] out) {
