@@ -317,9 +317,10 @@ public final class Attention {
             int valueStride = job.kvDim;
             if (halfKeys != null) {
                 for (int j = span; j < spanEnd; j += KEY_BLOCK) {
-                    toFloats(halfKeys, keyOffset(g, j, headDim, keyStride), headDim, keys, (j - span) * headDim);
+                    toFloats(halfKeys, keyOffset(g, j, headDim, keyStride), KEY_BLOCK, KEY_BLOCK, headDim, keys,
+                            (j - span) * headDim);
                 }
-                toFloats(halfValues, job.kvDim, kvOffset, headDim, span, spanEnd, values);
+                toFloats(halfValues, valueAt, job.kvDim, headDim, spanEnd - span, values, 0);
                 valueAt = 0;
                 valueStride = headDim;
             }
@@ -566,26 +567,18 @@ public final class Attention {
     }
 
     /**
-     * The key block of a half-float cache at {@code at} as floats, [dimension][position in block]: per dimension one
-     * load of the block's halves, whose 32-bit lanes ({@link #halfLane}) give its first and second L positions.
+     * {@code rows} runs of {@code width} halves of a half-float cache (a multiple of {@link #KEY_BLOCK}),
+     * {@code stride} apart from {@code at}, as floats to out[outOffset …], width per run: each KEY_BLOCK halves' 32-bit
+     * lanes ({@link #halfLane}) give their first and second L values. A key block is headDim runs of KEY_BLOCK
+     * positions ([dimension][position in block]); value rows are runs of a head's dimensions.
      */
-    private static void toFloats(short[] halves, int at, int headDim, float[] out, int outOffset) {
-        for (int d = 0; d < headDim; d++) {
-            IntVector pairs = ShortVector.fromArray(HALVES, halves, at + d * KEY_BLOCK).reinterpretAsInts();
-            int o = outOffset + d * KEY_BLOCK;
-            F16Tensor.highHalvesToFloats(pairs.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o);
-            F16Tensor.highHalvesToFloats(pairs).intoArray(out, o + L);
-        }
-    }
-
-    /**
-     * Dimensions [c0, c0 + width) of the value rows [j0, j1) of a half-float cache as floats, width per row: a run of
-     * {@link #KEY_BLOCK} halves at a time, whose 32-bit lanes ({@link #halfLane}) give its first and second L values.
-     */
-    private static void toFloats(short[] halves, int kvDim, int c0, int width, int j0, int j1, float[] out) {
-        for (int j = j0, o = 0; j < j1; j++, o += width) {
+    private static void toFloats(short[] halves, int at, int stride, int width, int rows, float[] out,
+                                 int outOffset) {
+        for (int r = 0; r < rows; r++) {
+            int from = at + r * stride;
+            int o = outOffset + r * width;
             for (int c = 0; c < width; c += KEY_BLOCK) {
-                IntVector pairs = ShortVector.fromArray(HALVES, halves, j * kvDim + c0 + c).reinterpretAsInts();
+                IntVector pairs = ShortVector.fromArray(HALVES, halves, from + c).reinterpretAsInts();
                 F16Tensor.highHalvesToFloats(pairs.lanewise(VectorOperators.LSHL, 16)).intoArray(out, o + c);
                 F16Tensor.highHalvesToFloats(pairs).intoArray(out, o + c + L);
             }

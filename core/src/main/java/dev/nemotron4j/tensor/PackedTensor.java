@@ -217,6 +217,9 @@ public abstract sealed class PackedTensor extends WeightTensor
         final short[] ints = new short[QUAD * FOUR * LANES];
         /** sums[(FOUR·u + i)·L …]: row i · vector t + u so far, lane by lane. */
         final float[] sums = new float[QUAD * FOUR * L];
+        /** A row's block scales and offsets in a group, for a format that decodes its header to them. */
+        final float[] blockScales = new float[LANES];
+        final float[] blockOffsets = new float[LANES];
     }
 
     private static final ThreadLocal<QuadScratch> QUAD_SCRATCH = ThreadLocal.withInitial(QuadScratch::new);

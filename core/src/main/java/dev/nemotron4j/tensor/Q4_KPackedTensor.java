@@ -427,18 +427,12 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
     @Override
     public void addQuadGroup4(long group, Q8Activations x, int xs, int blocks, QuadScratch scratch) {
         for (int i = 0; i < QUAD; i++) {
-            long header = group + STEPS_BYTES + (long) i * HEADER_BYTES * LANES;
-            FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, header, ByteOrder.LITTLE_ENDIAN);
-            ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, header + LANES, ByteOrder.LITTLE_ENDIAN);
-            ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, header + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector d0 = superBlocks.rearrange(D_LOW)
-                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
-            FloatVector d1 = superBlocks.rearrange(D_HIGH)
-                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
-            FloatVector c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0)));
-            FloatVector c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1)));
+            headerScales(group + STEPS_BYTES + (long) i * HEADER_BYTES * LANES, scratch.blockScales,
+                    scratch.blockOffsets, 0);
+            FloatVector d0 = FloatVector.fromArray(F, scratch.blockScales, 0);
+            FloatVector d1 = FloatVector.fromArray(F, scratch.blockScales, L);
+            FloatVector c0 = FloatVector.fromArray(F, scratch.blockOffsets, 0);
+            FloatVector c1 = FloatVector.fromArray(F, scratch.blockOffsets, L);
             for (int u = 0; u < FOUR; u++) {
                 int at = (FOUR * u + i) * L;
                 int xu = xs + u * blocks;
@@ -613,26 +607,30 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
         decodeQuadRowsInt(row, count, q, qOffset, qStride, scales, offsets, gOffset, gStride);
     }
 
+    /**
+     * The scales d·scale of the LANES blocks of the header at {@code header}, to scales[at …], and their offsets
+     * 8·d·scale − dmin·min, to offsets[at …].
+     */
+    private void headerScales(long header, float[] scales, float[] offsets, int at) {
+        FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, header, ByteOrder.LITTLE_ENDIAN);
+        ByteVector blockScales = ByteVector.fromMemorySegment(B_HALF, data, header + LANES, ByteOrder.LITTLE_ENDIAN);
+        ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, header + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
+        FloatVector d0 = superBlocks.rearrange(D_LOW)
+                .mul((FloatVector) blockScales.convertShape(VectorOperators.B2F, F, 0));
+        FloatVector d1 = superBlocks.rearrange(D_HIGH)
+                .mul((FloatVector) blockScales.convertShape(VectorOperators.B2F, F, 1));
+        FloatVector m0 = superBlocks.rearrange(M_LOW).mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0));
+        FloatVector m1 = superBlocks.rearrange(M_HIGH).mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1));
+        d0.intoArray(scales, at);
+        d1.intoArray(scales, at + L);
+        d0.mul(8f).add(m0).intoArray(offsets, at);
+        d1.mul(8f).add(m1).intoArray(offsets, at + L);
+    }
+
     @Override
     public void decodeRowScales(int row, short[] q, int qOffset, float[] scales, float[] offsets, int gOffset) {
         for (int g = 0; g < groups(cols); g++) {
-            long group = header(row, g);
-            FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
-            ByteVector blockScales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
-            ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector d0 = superBlocks.rearrange(D_LOW)
-                    .mul((FloatVector) blockScales.convertShape(VectorOperators.B2F, F, 0));
-            FloatVector d1 = superBlocks.rearrange(D_HIGH)
-                    .mul((FloatVector) blockScales.convertShape(VectorOperators.B2F, F, 1));
-            FloatVector m0 = superBlocks.rearrange(M_LOW)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0));
-            FloatVector m1 = superBlocks.rearrange(M_HIGH)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1));
-            int at = gOffset + g * LANES;
-            d0.intoArray(scales, at);
-            d1.intoArray(scales, at + L);
-            d0.mul(8f).add(m0).intoArray(offsets, at);
-            d1.mul(8f).add(m1).intoArray(offsets, at + L);
+            headerScales(header(row, g), scales, offsets, gOffset + g * LANES);
         }
         for (int b = groups(cols) * LANES; b < cols / QK; b++) {
             float d = scale(row, b);
