@@ -165,8 +165,9 @@ public final class Q6_KPackedTensor extends PackedTensor {
         short[] offsets = x.q6Offsets;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
-        IntVector half0 = IntVector.zero(I);
-        IntVector half1 = half0;
+        // The current half's int sums, for blocks 0 … L−1 and L … LANES−1 of the group as acc0 and acc1 take them.
+        IntVector ints0 = IntVector.zero(I);
+        IntVector ints1 = ints0;
         for (int s = 0; s < octets; s++) {
             int g = s >> 2;
             int o = s & 3;
@@ -203,8 +204,8 @@ public final class Q6_KPackedTensor extends PackedTensor {
                             .or(w2.lanewise(VectorOperators.LSHR, 10).and((short) 0x30)).mul(x5))
                     .add(w2.and((short) 63).mul(x6))
                     .add(w2.lanewise(VectorOperators.LSHR, 6).and((short) 63).mul(x7));
-            half0 = half0.add(octet.convertShape(VectorOperators.S2I, I, 0));
-            half1 = half1.add(octet.convertShape(VectorOperators.S2I, I, 1));
+            ints0 = ints0.add(octet.convertShape(VectorOperators.S2I, I, 0));
+            ints1 = ints1.add(octet.convertShape(VectorOperators.S2I, I, 1));
             if ((o & 1) == 0) {
                 continue;
             }
@@ -215,12 +216,12 @@ public final class Q6_KPackedTensor extends PackedTensor {
             FloatVector d1 = pairs.lanewise(VectorOperators.ASHR, 3).and(Simd.HALF_MASK).reinterpretAsFloats()
                     .mul(Simd.HALF_REBIAS);
             int xs = t * blocks + g * LANES;
-            acc0 = ((FloatVector) half0.convert(VectorOperators.I2F, 0))
+            acc0 = ((FloatVector) ints0.convert(VectorOperators.I2F, 0))
                     .fma(d0.mul(FloatVector.fromArray(F, x.scales, xs)), acc0);
-            acc1 = ((FloatVector) half1.convert(VectorOperators.I2F, 0))
+            acc1 = ((FloatVector) ints1.convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(FloatVector.fromArray(F, x.scales, xs + L)), acc1);
-            half0 = IntVector.zero(I);
-            half1 = half0;
+            ints0 = IntVector.zero(I);
+            ints1 = ints0;
         }
         acc0 = acc0.add(acc1);
         for (VectorShuffle<Float> halving : VectorMath.HALVINGS) {
