@@ -222,7 +222,7 @@ public abstract sealed class PackedTensor extends WeightTensor
         final float[] blockOffsets = new float[LANES];
     }
 
-    private static final ThreadLocal<QuadScratch> QUAD_SCRATCH = ThreadLocal.withInitial(QuadScratch::new);
+    static final ThreadLocal<QuadScratch> QUAD_SCRATCH = ThreadLocal.withInitial(QuadScratch::new);
 
     /**
      * The exact block sums of a quad group's four rows with vectors t … t+3 (their values from xg, a vector's

@@ -567,19 +567,13 @@ public final class Q4_KPackedTensor extends KPackedTensor implements IntegerRows
     @Override
     public void dequantizeRowStored(int row, float[] out, int outOffset) {
         int i = row % QUAD;
+        QuadScratch scratch = QUAD_SCRATCH.get();
         for (int g = 0; g < groups(cols); g++) {
-            long group = header(row, g);
-            FloatVector superBlocks = FloatVector.fromMemorySegment(F, data, group, ByteOrder.LITTLE_ENDIAN);
-            ByteVector scales = ByteVector.fromMemorySegment(B_HALF, data, group + LANES, ByteOrder.LITTLE_ENDIAN);
-            ByteVector mins = ByteVector.fromMemorySegment(B_HALF, data, group + 2L * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector d0 = superBlocks.rearrange(D_LOW)
-                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 0));
-            FloatVector d1 = superBlocks.rearrange(D_HIGH)
-                    .mul((FloatVector) scales.convertShape(VectorOperators.B2F, F, 1));
-            FloatVector c0 = d0.mul(8f).add(superBlocks.rearrange(M_LOW)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 0)));
-            FloatVector c1 = d1.mul(8f).add(superBlocks.rearrange(M_HIGH)
-                    .mul((FloatVector) mins.convertShape(VectorOperators.B2F, F, 1)));
+            headerScales(header(row, g), scratch.blockScales, scratch.blockOffsets, 0);
+            FloatVector d0 = FloatVector.fromArray(F, scratch.blockScales, 0);
+            FloatVector d1 = FloatVector.fromArray(F, scratch.blockScales, L);
+            FloatVector c0 = FloatVector.fromArray(F, scratch.blockOffsets, 0);
+            FloatVector c1 = FloatVector.fromArray(F, scratch.blockOffsets, L);
             long steps = rowOffset(row - i) + g * quadGroupBytes;
             for (int j = 0; j < QK; j++) {
                 ShortVector q = quadValues(steps + (long) j * STEP_BYTES, i);
