@@ -99,7 +99,7 @@ final class BenchCommand implements Callable<Integer> {
             double ppTokS = pp > 0 ? median(reps, () -> promptRun(m, s, rng)) : 0;
             double tgTokS = tg > 0 ? median(reps, () -> decodeRun(m, s, rng)) : 0;
             double rssMb = residentMegabytes();
-            long bytesPerToken = weightBytesPerToken(m);
+            long bytesPerToken = m.transformer().weights().bytesPerToken();
             double bandwidth = memoryBandwidth();
             double fraction = bytesPerToken * tgTokS / (bandwidth * 1e9);
             report(m, loadSeconds, ppTokS, tgTokS, rssMb, bytesPerToken, bandwidth, fraction);
@@ -176,17 +176,6 @@ final class BenchCommand implements Callable<Integer> {
         }
         Arrays.sort(v);
         return reps % 2 == 1 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
-    }
-
-    /** Weight bytes one decode step reads: every tensor in full, except one row of the embedding table. */
-    private static long weightBytesPerToken(Model m) {
-        long bytes = 0;
-        for (TensorEntry t : m.file().tensors().values()) {
-            long size = t.data().byteSize();
-            boolean embedding = t.name().equals("token_embd.weight") || t.name().equals("model.embed_tokens.weight");
-            bytes += embedding ? size / t.shape()[0] : size;
-        }
-        return bytes;
     }
 
     private static double residentMegabytes() {

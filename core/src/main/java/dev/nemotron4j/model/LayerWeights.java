@@ -12,4 +12,22 @@ public record LayerWeights(
         WeightTensor wq, WeightTensor wk, WeightTensor wv, WeightTensor wo,
         float[] ffnNormWeight, float[] ffnNormBias,
         WeightTensor gate, WeightTensor up, WeightTensor down) {
+
+    /** Bytes of the layer's matrices and norm vectors as the forward pass reads them. */
+    long bytes() {
+        long bytes = floatBytes(attnNormWeight, attnNormBias, ffnNormWeight, ffnNormBias);
+        for (WeightTensor w : new WeightTensor[] {wq, wk, wv, wo, gate, up, down}) {
+            bytes += w == null ? 0 : w.data().byteSize();
+        }
+        return bytes;
+    }
+
+    /** Bytes of the given float vectors, null ones counting nothing. */
+    static long floatBytes(float[]... vectors) {
+        long bytes = 0;
+        for (float[] v : vectors) {
+            bytes += v == null ? 0 : (long) Float.BYTES * v.length;
+        }
+        return bytes;
+    }
 }

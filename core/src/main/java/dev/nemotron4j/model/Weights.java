@@ -20,6 +20,22 @@ public record Weights(
      * the row is dropped from memory again; the file stays in the page cache, and the next lookup of a row there
      * faults it back in.
      */
+    /**
+     * Bytes one decode step reads from the weights: every matrix and norm vector in the form the forward pass reads
+     * (a matrix packed at load takes its packed size, larger than the file's for the K formats), and one row of an
+     * untied embedding table.
+     */
+    public long bytesPerToken() {
+        long bytes = output.data().byteSize() + LayerWeights.floatBytes(outputNormWeight, outputNormBias);
+        if (tokenEmbedding != output) {
+            bytes += tokenEmbedding.data().byteSize() / tokenEmbedding.rows();
+        }
+        for (LayerWeights layer : layers) {
+            bytes += layer.bytes();
+        }
+        return bytes;
+    }
+
     public void embed(int token, float[] out, int offset) {
         tokenEmbedding.dequantizeRow(token, out, offset);
         MemorySegment table = tokenEmbedding.data();

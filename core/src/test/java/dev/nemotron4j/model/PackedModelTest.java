@@ -85,6 +85,33 @@ class PackedModelTest {
     }
 
     /**
+     * What a decode step reads: mapped, every tensor of the file in full but one row of the embedding; packed, the same
+     * for Q4_0 (packed in its own bytes) and more for Q4_K_M, whose Q4_K and Q6_K take 19 and 28 bytes per 32 values
+     * against the file's 18 and 26.25.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"Q4_0", "Q4_K_M"})
+    void bytesPerTokenAreThoseOfTheFormTheForwardPassReads(SynthType type) {
+        Path file = dir.resolve("bytes-" + type + ".gguf");
+        new SyntheticModel(shape("nemotron"), type, 5).write(file, (done, total) -> { });
+        try (Model mapped = Model.load(file, LoadOptions.DEFAULT.withPack(false)); Model packed = Model.load(file)) {
+            long fileBytes = 0;
+            for (TensorEntry t : mapped.file().tensors().values()) {
+                long size = t.data().byteSize();
+                fileBytes += t.name().equals("token_embd.weight") ? size / t.shape()[0] : size;
+            }
+            assertEquals(fileBytes, mapped.transformer().weights().bytesPerToken());
+            long packedBytes = packed.transformer().weights().bytesPerToken();
+            if (type == SynthType.Q4_0) {
+                assertEquals(fileBytes, packedBytes);
+            } else {
+                assertTrue(packedBytes > fileBytes && packedBytes <= fileBytes * 28 / 26.25,
+                        packedBytes + " bytes packed against " + fileBytes + " in the file");
+            }
+        }
+    }
+
+    /**
      * A Q6_K matrix with a super-block scale whose products leave the f16 range of the packed form (corrupt, or not
      * from a trained model) is decoded unpacked, and the model still answers.
      */
