@@ -14,13 +14,6 @@ public record Weights(
     private static final long RELEASE_WINDOW = 2L << 20;
 
     /**
-     * Writes the embedding of {@code token} to {@code out[offset…]}. An untied embedding read straight from the file
-     * is touched a row or two per token, but each page fault maps the whole page-cache folio around the row (about
-     * 400 KB per row measured): a few hundred distinct tokens kept 250 MB of it resident. So the aligned 2 MB around
-     * the row is dropped from memory again; the file stays in the page cache, and the next lookup of a row there
-     * faults it back in.
-     */
-    /**
      * Bytes one decode step reads from the weights: every matrix and norm vector in the form the forward pass reads
      * (a matrix packed at load takes its packed size, larger than the file's for the K formats), and one row of an
      * untied embedding table.
@@ -36,6 +29,13 @@ public record Weights(
         return bytes;
     }
 
+    /**
+     * Writes the embedding of {@code token} to {@code out[offset…]}. An untied embedding read straight from the file
+     * is touched a row or two per token, but each page fault maps the whole page-cache folio around the row (about
+     * 400 KB per row measured): a few hundred distinct tokens kept 250 MB of it resident. So the aligned 2 MB around
+     * the row is dropped from memory again; the file stays in the page cache, and the next lookup of a row there
+     * faults it back in.
+     */
     public void embed(int token, float[] out, int offset) {
         tokenEmbedding.dequantizeRow(token, out, offset);
         MemorySegment table = tokenEmbedding.data();
