@@ -21,7 +21,7 @@ public record Weights(
     public long bytesPerToken() {
         long bytes = output.data().byteSize() + LayerWeights.floatBytes(outputNormWeight, outputNormBias);
         if (tokenEmbedding != output) {
-            bytes += tokenEmbedding.data().byteSize() / tokenEmbedding.rows();
+            bytes += tokenEmbedding.type().byteSize(tokenEmbedding.cols());
         }
         for (LayerWeights layer : layers) {
             bytes += layer.bytes();
